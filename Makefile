@@ -1,0 +1,54 @@
+# SEAGULL — every target bootstraps its own virtual environment, so a fresh machine needs only
+# `make shards` or `make test`.
+PY      ?= python3
+VENV    := .venv
+BIN     := $(VENV)/bin
+STAMP   := $(VENV)/.installed
+SHARDS  ?= shards
+RUNS    ?= runs
+SAMPLE  ?= 8
+
+export PREFECT_SERVER_ANALYTICS_ENABLED := false
+
+.DEFAULT_GOAL := help
+.PHONY: help setup test test-fast shards train bench serve lint format clean
+
+help: ## List the targets
+	@grep -E '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*?## "}; {printf "  %-10s %s\n", $$1, $$2}'
+
+$(STAMP): pyproject.toml
+	$(PY) -m venv $(VENV)
+	# torch first, pinned: an unpinned torch would pull a multi-GB build from the registry.
+	$(BIN)/pip install -q torch==2.14.1 torchvision==0.29.1
+	$(BIN)/pip install -q -e '.[dev]'
+	touch $@
+
+setup: $(STAMP) ## Create .venv and install the pinned dependencies
+
+test: $(STAMP) ## Run the whole test suite (slow end-to-end tests included)
+	$(BIN)/python -m pytest -q
+
+test-fast: $(STAMP) ## Run the tests without the slow end-to-end ones
+	$(BIN)/python -m pytest -q -m "not slow"
+
+shards: $(STAMP) ## Build SEAGULL-100w shards from the embedded RAW sample into ./shards
+	$(BIN)/seagull build --sample $(SAMPLE) --out $(SHARDS)
+
+train: $(STAMP) ## Train the tiny SEAGULL config, stage 1, on ./shards
+	$(BIN)/seagull train --config tiny --stage 1 --shards '$(SHARDS)/seagull100w-*.tar' --out $(RUNS)/tiny-stage1
+
+bench: $(STAMP) ## Run the benchmarks; JSON lands in bench/results/
+	@mkdir -p bench/results
+	@for f in bench/bench_*.py; do echo "== $$f"; $(BIN)/python $$f --out bench/results || exit 1; done
+
+serve: $(STAMP) ## Start a local Prefect server (SQLite) and serve the build-100w deployment
+	$(BIN)/seagull serve
+
+lint: $(STAMP) ## Lint with ruff
+	$(BIN)/ruff check .
+
+format: $(STAMP) ## Format with ruff
+	$(BIN)/ruff format .
+
+clean: ## Remove build outputs (keeps .venv)
+	rm -rf $(SHARDS) $(RUNS) bench/results .pytest_cache

@@ -1,0 +1,1 @@
+"""Prefect wiring of the pipeline stages (no logic of its own)."""

@@ -1,0 +1,1 @@
+"""SEAGULL: ConvNeXt encoder, Mask-based Feature Extractor and an LLM with LoRA."""

@@ -1,0 +1,1 @@
+"""Sub-commands of `seagull`, one module each; every module exposes `command`."""
