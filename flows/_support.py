@@ -1,0 +1,49 @@
+"""Helpers of the build flow that touch the process (threads, printing) or other stages' entry points."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+from pipeline.build_config import BuildConfig
+
+
+def resolve_defaults(config: BuildConfig) -> BuildConfig:
+    """Fill in the registries' default segmenter, detector and metric where the config names none."""
+    from pipeline import labels, masks
+
+    return config.with_defaults(masks.DEFAULT_SEGMENTER, masks.DEFAULT_DETECTOR, labels.DEFAULT_METRIC)
+
+
+def announce(config: BuildConfig, say: Callable[[str], None]) -> None:
+    """Say loudly which models make the masks and labels, and whether they run without weights."""
+    rows = [
+        ("segmenter", config.segmenter, config.checkpoint),
+        ("detector", config.detector, config.detector_weights),
+        ("metric", config.metric, config.metric_weights),
+    ]
+    say("=" * 78)
+    for role, name, weights in rows:
+        if name is None:
+            continue
+        where = f"weights {weights}" if weights else "NO WEIGHTS GIVEN: weight-free component, labels are not the paper's"
+        say(f"  {role:9s} {name:22s} {where}")
+    say(f"  source    {config.source}  ->  {Path(config.out).resolve()}")
+    say("=" * 78)
+
+
+def one_thread_per_chunk() -> None:
+    """Pin torch to one thread: parallelism comes from chunks, and float results (labels) then do not
+    depend on a worker's core count, so in-process and Dask builds give the same bytes."""
+    import torch
+
+    if torch.get_num_threads() != 1:
+        torch.set_num_threads(1)
+
+
+def fetch_raise_files(config: BuildConfig) -> list[str]:
+    """Fetch the RAW files of a RAISE CSV into `<work>/raise` (resumable) and return the verified ones."""
+    from pipeline.fetch import fetch_raise  # the RAISE stage (issue 8)
+
+    fetched = fetch_raise(config.source, config.work_path / "raise", limit=config.limit)
+    return sorted(str(p) for p in fetched)

@@ -1,0 +1,166 @@
+"""The parameters of one SEAGULL-100w build, as a frozen dataclass validated once.
+
+`BuildConfig` is what `seagull build`, the `build-100w` deployment and the tests pass to the flow; the
+chunk stage (`pipeline.chunk`) reads only this. Its `fingerprint()` covers exactly the fields that change
+the bytes of a shard, so that a re-run with the same fingerprint may skip finished chunks and a re-run
+with another one rebuilds them.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import asdict, dataclass, fields, replace
+from pathlib import Path
+from typing import Any
+
+from pipeline.taxonomy import DISTORTION_TYPES, N_LEVELS_PER_TYPE
+
+SAMPLE_PREFIX = "sample:"
+RAW_SUFFIXES = (".nef", ".dng", ".cr2", ".arw", ".raf", ".orf", ".rw2", ".pef")
+
+# Fields that do not change a shard's bytes: where things live, and how many files are taken
+# (each chunk records its own input files, so `limit` is checked there).
+_NOT_IN_FINGERPRINT = frozenset({"source", "out", "work_dir", "limit"})
+
+
+@dataclass(frozen=True)
+class BuildConfig:
+    """One build of SEAGULL-100w shards.
+
+    Attributes:
+        source: a directory of RAW files, a RAISE CSV (`*.csv`), or `sample:N` for the embedded
+            sample of N DNG files.
+        out: output directory of the shards, manifest, dataset card and build report.
+        limit: take only the first `limit` RAW files (sorted by name); None takes all.
+        types: distortion types to render (subset of `DISTORTION_TYPES`); None renders all six.
+        levels: levels 1..20 to render; None renders all twenty.
+        size: working resolution (long side, px); None keeps full resolution.
+        segmenter: segmenter registry name; None = `pipeline.masks.DEFAULT_SEGMENTER`.
+        checkpoint: local weight file of the segmenter (SAM .pth), or None.
+        detector: detector registry name; None = `pipeline.masks.DEFAULT_DETECTOR`.
+        detector_weights: local weight file of the detector, or None.
+        metric: full-reference metric registry name; None = `pipeline.labels.DEFAULT_METRIC`.
+        metric_weights: local weight file of the metric (TOPIQ-FR .pth), or None.
+        chunk_size: references per task (and per shard group).
+        seed: base seed; each reference derives its own from it and its id.
+        shard_maxsize: bytes at which the writer starts a new shard.
+        work_dir: where the sample / fetched RAW files go; None = `<out>/_work`.
+    """
+
+    source: str
+    out: str = "shards"
+    limit: int | None = None
+    types: tuple[str, ...] | None = None
+    levels: tuple[int, ...] | None = None
+    # 1,024 px long side: enough for SAM's 1,024 input and the model's 512 px crops (SPEC §5).
+    size: int | None = 1024
+    segmenter: str | None = None
+    checkpoint: str | None = None
+    detector: str | None = None
+    detector_weights: str | None = None
+    metric: str | None = None
+    metric_weights: str | None = None
+    # 2 references ≈ 300 MB of PNG at 1,024 px: tasks short enough for progress and retries,
+    # shards big enough for streaming; the sample of 8 gives 4 tasks for 2 cores.
+    chunk_size: int = 2
+    seed: int = 0
+    # About 1 GB per shard, the WebDataset sweet spot for streaming reads (issue 7).
+    shard_maxsize: int = 1_000_000_000
+    work_dir: str | None = None
+
+    def __post_init__(self) -> None:
+        # Canonical order: `--types noise,blur` and `--types blur,noise` are the same build.
+        if self.types is not None:
+            object.__setattr__(self, "types", tuple(t for t in DISTORTION_TYPES if t in set(self.types))
+                               if set(self.types) <= set(DISTORTION_TYPES) else tuple(self.types))
+        if self.levels is not None:
+            object.__setattr__(self, "levels", tuple(sorted({int(v) for v in self.levels})))
+        _check_types(self.types)
+        _check_levels(self.levels)
+        if self.chunk_size < 1:
+            raise ValueError(f"chunk_size must be >= 1, got {self.chunk_size}")
+        if self.limit is not None and self.limit < 1:
+            raise ValueError(f"limit must be >= 1 or None, got {self.limit}")
+        if self.size is not None and self.size < 64:
+            raise ValueError(f"size must be >= 64 px or None (full resolution), got {self.size}")
+        if self.shard_maxsize < 1_000_000:
+            raise ValueError(f"shard_maxsize must be >= 1 MB, got {self.shard_maxsize}")
+        if self.source.startswith(SAMPLE_PREFIX):
+            sample_count(self.source)  # validates N
+
+    @property
+    def work_path(self) -> Path:
+        return Path(self.work_dir) if self.work_dir else Path(self.out) / "_work"
+
+    def to_json(self) -> dict[str, Any]:
+        """All fields as a JSON-ready dict (tuples become lists)."""
+        record = asdict(self)
+        for name in ("types", "levels"):
+            if record[name] is not None:
+                record[name] = list(record[name])
+        return record
+
+    @classmethod
+    def from_json(cls, record: dict[str, Any]) -> BuildConfig:
+        known = {f.name for f in fields(cls)}
+        unknown = set(record) - known
+        if unknown:
+            raise ValueError(f"unknown build parameters {sorted(unknown)}; known: {sorted(known)}")
+        values = dict(record)
+        for name in ("types", "levels"):
+            if values.get(name) is not None:
+                values[name] = tuple(values[name])
+        return cls(**values)
+
+    def fingerprint(self) -> str:
+        """sha256 (hex, 16 chars) of the fields that change shard bytes."""
+        record = {k: v for k, v in self.to_json().items() if k not in _NOT_IN_FINGERPRINT}
+        return hashlib.sha256(json.dumps(record, sort_keys=True).encode()).hexdigest()[:16]
+
+    def with_defaults(self, segmenter: str, detector: str | None, metric: str) -> BuildConfig:
+        """The same config with the registry defaults filled in where a name is None."""
+        return replace(
+            self,
+            segmenter=self.segmenter or segmenter,
+            detector=self.detector or detector,
+            metric=self.metric or metric,
+        )
+
+
+def sample_count(source: str) -> int:
+    """N of a `sample:N` source."""
+    text = source.removeprefix(SAMPLE_PREFIX)
+    if not text.isdigit() or int(text) < 1:
+        raise ValueError(f"source {source!r}: write `sample:N` with N >= 1 (e.g. sample:8)")
+    return int(text)
+
+
+def reference_seed(seed: int, ref_id: str) -> int:
+    """A per-reference seed (0 .. 2**31-1) that depends on the base seed and the id only.
+
+    So a reference renders the same noise whatever chunk, worker or order it lands in.
+    """
+    digest = hashlib.sha256(f"{seed}:{ref_id}".encode()).digest()
+    return int.from_bytes(digest[:4], "little") & 0x7FFFFFFF
+
+
+def ref_id_of(path: str | Path) -> str:
+    """The reference id of a RAW file: its stem with dots replaced by `-` (ARCHITECTURE.md)."""
+    return Path(path).stem.replace(".", "-")
+
+
+def _check_types(types: tuple[str, ...] | None) -> None:
+    if types is None:
+        return
+    unknown = [t for t in types if t not in DISTORTION_TYPES]
+    if unknown or not types:
+        raise ValueError(f"unknown distortion types {unknown}; choose from {list(DISTORTION_TYPES)}")
+
+
+def _check_levels(levels: tuple[int, ...] | None) -> None:
+    if levels is None:
+        return
+    bad = [v for v in levels if not 1 <= int(v) <= N_LEVELS_PER_TYPE]
+    if bad or not levels:
+        raise ValueError(f"levels {bad} are outside 1..{N_LEVELS_PER_TYPE}")

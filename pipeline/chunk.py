@@ -1,0 +1,243 @@
+"""One chunk of RAW files end to end: decode → reference + variants → masks → labels → shard.
+
+`process_chunk` is the unit of work of the build (one Prefect task per chunk). It is a pure function
+of its inputs (paths, `BuildConfig`): the same inputs give byte-identical shards whichever worker runs
+it. Error policy: a RAW file that fails in decode, render, masks or labels is recorded as a
+`FileFailure` and the chunk goes on; an `OSError` while writing the shard is transient (disk, network
+file system) and propagates so that the caller can retry the whole chunk.
+
+A finished chunk leaves a record `<out>/_chunks/chunk-NNNNNN.json` (written last, atomically) with its
+inputs, the config fingerprint, its shards' sha256 and its failures; `find_done` trusts a chunk only
+when that record matches and every shard still has its checksum, so a killed or corrupted chunk is
+rebuilt and a finished one is skipped.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from pipeline._chunk_stages import (
+    BuiltReference,
+    Components,
+    load_components,
+    open_chunk_writer,
+    remove_chunk,
+    write_reference,
+    writer_shards,
+)
+from pipeline.build_config import RAW_SUFFIXES, BuildConfig, ref_id_of, reference_seed
+
+CHUNKS_DIR = "_chunks"
+STAGES = ("load", "decode", "render", "masks", "labels", "write")
+
+
+@dataclass(frozen=True)
+class ChunkSpec:
+    """Which RAW files make chunk `index` (sorted paths, as str so that it pickles to any worker)."""
+
+    index: int
+    paths: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class FileFailure:
+    """One RAW file that could not be built: the stage it failed in and the error text."""
+
+    path: str
+    ref_id: str
+    stage: str
+    error: str
+
+
+@dataclass
+class ChunkResult:
+    """What a chunk produced; also the JSON record that marks the chunk finished.
+
+    Attributes:
+        index: the chunk index.
+        fingerprint: `BuildConfig.fingerprint()` of the build that wrote it.
+        inputs: [{"name", "bytes"}] of its RAW files, in order.
+        refs: ids of the references written.
+        failures: files recorded as failed (the chunk went on without them).
+        timings: seconds spent per stage (`STAGES`), summed over the chunk's files.
+        shards: [{"name", "bytes", "sha256", "count"}] of the shard files written.
+        skipped: True when a re-run found the chunk finished and did not rebuild it.
+    """
+
+    index: int
+    fingerprint: str
+    inputs: list[dict[str, Any]]
+    refs: list[str] = field(default_factory=list)
+    failures: list[FileFailure] = field(default_factory=list)
+    timings: dict[str, float] = field(default_factory=dict)
+    shards: list[dict[str, Any]] = field(default_factory=list)
+    skipped: bool = False
+
+    def to_json(self) -> dict[str, Any]:
+        record = asdict(self)
+        record.pop("skipped")
+        return record
+
+    @classmethod
+    def from_json(cls, record: dict[str, Any]) -> ChunkResult:
+        values = dict(record)
+        values["failures"] = [FileFailure(**f) for f in record.get("failures", [])]
+        return cls(**values)
+
+
+ProgressFn = Callable[[str, int, int], None]
+
+
+def process_chunk(spec: ChunkSpec, config: BuildConfig, progress: ProgressFn | None = None) -> ChunkResult:
+    """Build chunk `spec` into its shard(s) under `config.out` and record it as finished.
+
+    Args:
+        spec: the chunk's index and RAW paths.
+        config: the build; segmenter/detector/metric None mean the registries' defaults.
+        progress: called as progress(ref_id, done, total) after each file (finished or failed).
+
+    Returns:
+        The chunk's result; its record is on disk when this returns.
+
+    Raises:
+        OSError: writing the shard or the record failed (transient; retry the chunk).
+    """
+    out = Path(config.out)
+    remove_chunk(out, spec.index)  # a half-written or stale chunk is rebuilt from nothing
+    result = ChunkResult(spec.index, config.fingerprint(), describe_inputs(spec.paths))
+    timings = dict.fromkeys(STAGES, 0.0)
+    with _timed(timings, "load"):
+        components = load_components(config)
+    with open_chunk_writer(out, spec.index, config) as writer:
+        for done, path in enumerate(spec.paths, start=1):
+            ref_id = ref_id_of(path)
+            built = _build_reference(path, config, components, timings, result.failures)
+            if built is not None:
+                with _timed(timings, "write"):
+                    write_reference(writer, built, components.provenance)
+                result.refs.append(ref_id)
+            if progress is not None:
+                progress(ref_id, done, len(spec.paths))
+    result.shards = writer_shards(writer)
+    result.timings = {k: round(v, 4) for k, v in timings.items()}
+    write_record(out, result)
+    return result
+
+
+def _build_reference(
+    path: str, config: BuildConfig, components: Components, timings: dict[str, float], failures: list[FileFailure]
+) -> BuiltReference | None:
+    """Run the four stages on one RAW file; a failure is appended to `failures` and gives None."""
+    stage = "decode"
+    try:
+        with _timed(timings, stage):
+            decoded = components.decode(path, config.size)
+        stage = "render"
+        with _timed(timings, stage):
+            reference, variants = components.render(decoded, config, reference_seed(config.seed, ref_id_of(path)))
+        stage = "masks"
+        with _timed(timings, stage):
+            rois = components.masks(reference, reference_seed(config.seed, ref_id_of(path)))
+        stage = "labels"
+        with _timed(timings, stage):
+            labels = components.labels(reference, rois, variants)
+    except Exception as error:  # noqa: BLE001 - the error policy: record the file, go on
+        failures.append(FileFailure(str(path), ref_id_of(path), stage, f"{type(error).__name__}: {error}"))
+        return None
+    return BuiltReference(ref_id_of(path), reference, variants, rois, labels)
+
+
+def describe_inputs(paths: tuple[str, ...]) -> list[dict[str, Any]]:
+    """[{"name", "bytes"}] per RAW file; a missing file gets bytes -1 (it fails in decode)."""
+    return [{"name": Path(p).name, "bytes": Path(p).stat().st_size if Path(p).exists() else -1} for p in paths]
+
+
+def find_done(out: Path, spec: ChunkSpec, config: BuildConfig) -> ChunkResult | None:
+    """The recorded result of a finished chunk, or None when it must be (re)built.
+
+    A chunk counts as finished only if its record exists, was written by a build with the same
+    fingerprint and the same input files, and each of its shards still has its recorded sha256.
+    """
+    path = record_path(out, spec.index)
+    if not path.exists():
+        return None
+    try:
+        result = ChunkResult.from_json(json.loads(path.read_text()))
+    except (ValueError, TypeError, KeyError):
+        return None
+    if result.fingerprint != config.fingerprint() or result.inputs != describe_inputs(spec.paths):
+        return None
+    for shard in result.shards:
+        shard_path = out / shard["name"]
+        if not shard_path.exists() or shard_path.stat().st_size != shard["bytes"]:
+            return None
+        if file_sha256(shard_path) != shard["sha256"]:
+            return None
+    result.skipped = True
+    return result
+
+
+def record_path(out: Path, index: int) -> Path:
+    return Path(out) / CHUNKS_DIR / f"chunk-{index:06d}.json"
+
+
+def write_record(out: Path, result: ChunkResult) -> None:
+    """Write the chunk's record atomically (temporary name, fsync, rename): the last act of a chunk."""
+    path = record_path(out, result.index)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    atomic_write_text(path, json.dumps(result.to_json(), indent=1, sort_keys=True) + "\n")
+
+
+def atomic_write_text(path: Path, text: str) -> None:
+    tmp = path.with_name(f".{path.name}.tmp{os.getpid()}")
+    with open(tmp, "w") as handle:
+        handle.write(text)
+        handle.flush()
+        os.fsync(handle.fileno())
+    os.replace(tmp, path)
+
+
+def file_sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+@contextmanager
+def _timed(timings: dict[str, float], stage: str) -> Iterator[None]:
+    start = time.perf_counter()
+    try:
+        yield
+    finally:
+        timings[stage] += time.perf_counter() - start
+
+
+
+def list_raw_files(directory: str | Path, limit: int | None = None) -> list[Path]:
+    """RAW files directly in `directory` (by suffix, case-insensitive), sorted by name, first `limit`."""
+    folder = Path(directory)
+    if not folder.is_dir():
+        raise FileNotFoundError(f"RAW directory {folder} does not exist; pass --raw-dir DIR with RAW files")
+    paths = sorted(p for p in folder.iterdir() if p.is_file() and p.suffix.lower() in RAW_SUFFIXES)
+    if not paths:
+        raise FileNotFoundError(f"no RAW files ({', '.join(RAW_SUFFIXES)}) in {folder}")
+    return paths[:limit] if limit else paths
+
+
+def plan_chunks(paths: list[Path], chunk_size: int) -> list[ChunkSpec]:
+    """Split sorted RAW paths into chunks of `chunk_size`; chunk i always gets the same files."""
+    ordered = sorted(str(p) for p in paths)
+    return [
+        ChunkSpec(index, tuple(ordered[start : start + chunk_size]))
+        for index, start in enumerate(range(0, len(ordered), chunk_size))
+    ]
