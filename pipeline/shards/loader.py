@@ -1,0 +1,226 @@
+"""Read SEAGULL-100w shards in another IQA project: a WebDataset pipeline that yields decoded samples.
+
+Example:
+    >>> from torch.utils.data import DataLoader
+    >>> from pipeline.shards.loader import Resize, collate_rois, roi_dataset
+    >>> ds = roi_dataset("shards/", shuffle=1000, shardshuffle=100, transform=Resize(512))
+    >>> loader = DataLoader(ds, batch_size=8, num_workers=4, collate_fn=collate_rois)
+
+URLs may be local shard paths, directories (all `*.tar` inside), globs, brace patterns
+(`shards/seagull100w-{000000..000063}.tar`), `pipe:` commands or http(s) addresses (read with curl).
+Shards are split by node (torch.distributed rank) and by DataLoader worker, so each sample is read
+once per epoch across all workers.
+"""
+
+from __future__ import annotations
+
+import glob
+import json
+import re
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+import webdataset as wds
+
+from pipeline.records import decode_mask
+from pipeline.shards.format import IMAGE_EXT, JSON_EXT, REFERENCE_TYPE, decode_image
+
+REFERENCE_MODES = ("skip", "include", "attach")
+_SCHEME = re.compile(r"^[a-zA-Z][a-zA-Z0-9+.-]*:")
+
+
+def expand_urls(urls: str | Path | Iterable[str | Path]) -> list[str]:
+    """Shard URLs as a list: directories and globs expanded (sorted), brace patterns and remote
+    URLs (`pipe:`, `http:` ...) passed to WebDataset as they are.
+
+    Raises:
+        FileNotFoundError: a local directory, glob or path that names no shard.
+    """
+    items = [urls] if isinstance(urls, str | Path) else list(urls)
+    expanded: list[str] = []
+    for item in map(str, items):
+        if _SCHEME.match(item) or "{" in item:
+            expanded.append(item)
+        elif Path(item).is_dir():
+            expanded += _require(sorted(glob.glob(str(Path(item) / "*.tar"))), item)
+        elif glob.has_magic(item):
+            expanded += _require(sorted(glob.glob(item)), item)
+        else:
+            expanded += _require([item] if Path(item).exists() else [], item)
+    return expanded
+
+
+def _require(paths: list[str], pattern: str) -> list[str]:
+    if not paths:
+        raise FileNotFoundError(f"no shards at {pattern!r}; pass a shard directory, a glob or shard paths")
+    return paths
+
+
+def roi_dataset(
+    urls: str | Path | Iterable[str | Path],
+    shuffle: int = 0,
+    shardshuffle: int | bool = False,
+    references: str = "skip",
+    decode: bool = True,
+    transform: Callable[[dict[str, Any]], dict[str, Any]] | None = None,
+    resampled: bool = False,
+    seed: int | None = None,
+    handler: Callable[[Exception], bool] = wds.reraise_exception,
+) -> wds.WebDataset:
+    """A WebDataset (an IterableDataset) over SEAGULL-100w shards.
+
+    Args:
+        urls: see `expand_urls`.
+        shuffle: sample shuffle buffer size (0: shard order).
+        shardshuffle: shard-list shuffle buffer (False/0: shard order; True means 100).
+        references: "skip" (distorted samples only), "include" (reference samples too, with
+            dist_type "reference") or "attach" (each distorted sample gets "reference", its
+            reference image, which shards store once, just before its variants).
+        decode: False yields the raw samples ({"__key__", "png", "json"[, "reference.png"]}).
+        transform: applied to each decoded sample (e.g. `Resize(512)`), after decoding.
+        resampled: sample shards with replacement, endlessly (for multi-node training).
+        seed: seed of the shard and sample shuffles (None: a fresh one each run).
+        handler: what to do with a bad shard or sample (webdataset handlers: reraise_exception,
+            warn_and_continue, ignore_and_continue).
+
+    Yields:
+        dicts, see `decode_sample`.
+    """
+    if references not in REFERENCE_MODES:
+        raise ValueError(f"references must be one of {REFERENCE_MODES}, got {references!r}")
+    dataset = wds.WebDataset(
+        expand_urls(urls),
+        shardshuffle=shardshuffle,
+        resampled=resampled,
+        nodesplitter=wds.split_by_node,
+        workersplitter=wds.split_by_worker,
+        handler=handler,
+        empty_check=False,  # with more workers than shards, some workers legitimately get none
+        seed=seed,
+    )
+    dataset = dataset.compose(_ReferenceStage(references))
+    if shuffle:
+        dataset = dataset.shuffle(shuffle, seed=seed)
+    if decode:
+        dataset = dataset.map(decode_sample, handler=handler)
+        if transform is not None:
+            dataset = dataset.map(transform, handler=handler)
+    return dataset
+
+
+@dataclass(frozen=True)
+class _ReferenceStage:
+    """Drop, keep or attach reference samples; a plain class so DataLoader workers can pickle it."""
+
+    mode: str
+
+    def __call__(self, samples: Iterator[dict[str, Any]]) -> Iterator[dict[str, Any]]:
+        reference: dict[str, Any] = {}
+        for sample in samples:
+            is_reference = sample["__key__"].endswith("_ref") and IMAGE_EXT in sample
+            if is_reference and json.loads(sample[JSON_EXT])["dist_type"] == REFERENCE_TYPE:
+                reference = sample
+                if self.mode == "include":
+                    yield sample
+                continue
+            if self.mode == "attach":
+                sample = dict(sample, **{"reference." + IMAGE_EXT: _reference_of(sample, reference)})
+            yield sample
+
+
+def _reference_of(sample: dict[str, Any], reference: dict[str, Any]) -> bytes:
+    wanted = json.loads(sample[JSON_EXT])["reference_key"]
+    if reference.get("__key__") != wanted:
+        raise ValueError(
+            f"{sample.get('__url__')}: sample {sample['__key__']} has no reference {wanted} before it; "
+            "shards written by pipeline.shards store it first: re-write this shard with the shard writer"
+        )
+    return reference[IMAGE_EXT]
+
+
+def decode_sample(sample: dict[str, Any]) -> dict[str, Any]:
+    """Decode one raw shard sample.
+
+    Returns:
+        {"key", "ref_id", "dist_type", "level",
+         "image": float32 tensor (3, H, W) in 0..1,
+         "masks": bool tensor (R, H, W), R = number of ROIs, in ROI order,
+         "rois": [ROI dicts: roi_id, kind, rle, bbox, area, score, segmenter + label fields
+                  (quality, quality_level, importance, ..., instructions) when the build labelled them],
+         "reference": float32 tensor (3, H, W), only with references="attach"}.
+    """
+    record = json.loads(sample[JSON_EXT])
+    height, width = record["height"], record["width"]
+    masks = [decode_mask(roi["rle"]) for roi in record["rois"]]
+    decoded = {
+        "key": record["key"],
+        "ref_id": record["ref_id"],
+        "dist_type": record["dist_type"],
+        "level": record["level"],
+        "image": _to_tensor(decode_image(sample[IMAGE_EXT])),
+        "masks": torch.from_numpy(np.stack(masks) if masks else np.zeros((0, height, width), bool)),
+        "rois": record["rois"],
+    }
+    if "reference." + IMAGE_EXT in sample:
+        decoded["reference"] = _to_tensor(decode_image(sample["reference." + IMAGE_EXT]))
+    return decoded
+
+
+def _to_tensor(image: np.ndarray) -> torch.Tensor:
+    """uint8 (H, W, 3) -> float32 (3, H, W) in 0..1."""
+    return torch.from_numpy(image).permute(2, 0, 1).float().div_(255.0)
+
+
+@dataclass(frozen=True)
+class Resize:
+    """Resize a decoded sample's image (bilinear, antialiased) and masks (nearest) to size x size,
+    e.g. SEAGULL's 512 x 512 input; ROI JSON (RLE, boxes) keeps the stored resolution."""
+
+    size: int
+
+    def __call__(self, sample: dict[str, Any]) -> dict[str, Any]:
+        out = dict(sample)
+        for name in ("image", "reference"):
+            if name in sample:
+                out[name] = _resize_image(sample[name], self.size)
+        masks = sample["masks"][None].float()  # (1, R, H, W)
+        out["masks"] = F.interpolate(masks, size=(self.size, self.size), mode="nearest")[0].bool()
+        return out
+
+
+def _resize_image(image: torch.Tensor, size: int) -> torch.Tensor:
+    resized = F.interpolate(
+        image[None], size=(size, size), mode="bilinear", antialias=True, align_corners=False
+    )
+    return resized[0].clamp_(0.0, 1.0)
+
+
+def collate_rois(batch: list[dict[str, Any]]) -> dict[str, Any]:
+    """Collate decoded samples with different numbers of ROIs (a DataLoader `collate_fn`).
+
+    Returns:
+        {"image": float32 (B, 3, H, W), "reference": (B, 3, H, W) if attached,
+         "level": int64 (B,), "masks": list of bool (R_i, H, W), "rois": list of lists,
+         "key", "ref_id", "dist_type": lists}.
+
+    Raises:
+        ValueError: images of different sizes (pass transform=Resize(size) to roi_dataset).
+    """
+    shapes = {tuple(sample["image"].shape) for sample in batch}
+    if len(shapes) > 1:
+        raise ValueError(
+            f"images of different sizes {sorted(shapes)} in one batch; pass transform=Resize(512)"
+        )
+    collated = {
+        name: [sample[name] for sample in batch] for name in ("key", "ref_id", "dist_type", "masks", "rois")
+    }
+    collated["image"] = torch.stack([sample["image"] for sample in batch])
+    collated["level"] = torch.tensor([sample["level"] for sample in batch], dtype=torch.int64)
+    if all("reference" in sample for sample in batch):
+        collated["reference"] = torch.stack([sample["reference"] for sample in batch])
+    return collated

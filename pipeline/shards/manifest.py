@@ -1,0 +1,155 @@
+"""The parquet manifest: one row per (distorted image, ROI) label, with the shard that holds it.
+
+Each chunk writes `manifest/part-<chunk:06d>.parquet` before its stats; `merge_manifest` joins the
+parts, in chunk order, into `manifest.parquet` at the end of a build. Query it with pandas/pyarrow
+to pick shards or samples without opening a tar, e.g.
+`pd.read_parquet("shards/manifest.parquet").query("quality_level == 'bad'")`.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Iterable, Mapping
+from pathlib import Path
+from typing import Any
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from pipeline.shards.format import REFERENCE_TYPE
+
+MANIFEST_NAME = "manifest.parquet"
+PARTS_DIR = "manifest"
+
+# Fixed schema: every part has the same columns (null where a stage did not run), so parts concatenate.
+SCHEMA = pa.schema(
+    [
+        ("shard", pa.string()),
+        ("key", pa.string()),
+        ("ref_id", pa.string()),
+        ("dist_type", pa.string()),
+        ("level", pa.int16()),
+        ("roi_id", pa.int32()),
+        ("kind", pa.string()),
+        ("area", pa.int64()),
+        ("bbox_x", pa.int32()),
+        ("bbox_y", pa.int32()),
+        ("bbox_w", pa.int32()),
+        ("bbox_h", pa.int32()),
+        ("mask_score", pa.float32()),  # the segmenter's confidence of the mask
+        ("quality", pa.float64()),
+        ("quality_level", pa.string()),
+        ("importance", pa.float64()),
+        ("importance_level", pa.string()),
+        ("distortion", pa.string()),
+        ("severity", pa.float64()),
+        ("severity_level", pa.string()),
+        ("metric", pa.string()),
+        ("preset_hash", pa.string()),
+        ("segmenter", pa.string()),
+        ("detector", pa.string()),
+        ("weights", pa.string()),  # JSON: weight file name -> sha256
+        ("code_version", pa.string()),
+        ("provenance", pa.string()),  # JSON: the sample's whole provenance
+    ]
+)
+LABEL_COLUMNS = (
+    "quality",
+    "quality_level",
+    "importance",
+    "importance_level",
+    "distortion",
+    "severity",
+    "severity_level",
+)
+PROVENANCE_COLUMNS = ("preset_hash", "segmenter", "detector", "metric", "weights", "code_version")
+
+
+def manifest_rows(record: Mapping[str, Any], shard: str) -> list[dict[str, Any]]:
+    """Rows of one sample's JSON record (see `format`); a reference sample has none."""
+    if record["dist_type"] == REFERENCE_TYPE:
+        return []
+    provenance = record.get("provenance", {})
+    common = {
+        "shard": shard,
+        "key": record["key"],
+        "ref_id": record["ref_id"],
+        "dist_type": record["dist_type"],
+        "level": record["level"],
+        "provenance": json.dumps(provenance, sort_keys=True),
+    }
+    common.update({name: _as_text(provenance.get(name)) for name in PROVENANCE_COLUMNS})
+    return [_roi_row(common, roi) for roi in record["rois"]]
+
+
+def _roi_row(common: dict[str, Any], roi: Mapping[str, Any]) -> dict[str, Any]:
+    row = dict(common)
+    x, y, w, h = roi["bbox"]
+    row.update(roi_id=roi["roi_id"], kind=roi["kind"], area=roi["area"], mask_score=roi.get("score"))
+    row.update(bbox_x=x, bbox_y=y, bbox_w=w, bbox_h=h)
+    row.update({name: roi.get(name) for name in LABEL_COLUMNS})
+    if roi.get("metric") is not None:  # the label's own metric wins over the build's
+        row["metric"] = _as_text(roi["metric"])
+    return row
+
+
+def _as_text(value: Any) -> str | None:
+    """Strings as they are, structures (e.g. {name, checkpoint, sha256}) as canonical JSON."""
+    if value is None or isinstance(value, str):
+        return value
+    return json.dumps(value, sort_keys=True)
+
+
+def manifest_part_path(out_dir: Path, chunk_index: int) -> Path:
+    return Path(out_dir) / PARTS_DIR / f"part-{chunk_index:06d}.parquet"
+
+
+def write_manifest_part(out_dir: Path, chunk_index: int, rows: Iterable[dict[str, Any]]) -> Path:
+    """Write one chunk's rows atomically (temporary name, rename) and return the part's path."""
+    path = manifest_part_path(out_dir, chunk_index)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    _write_table_atomic(pa.Table.from_pylist(list(rows), schema=SCHEMA), path)
+    return path
+
+
+def merge_manifest(out_dir: Path, chunks: Iterable[int] | None = None) -> Path:
+    """Concatenate the manifest parts (all, or those of `chunks`) in chunk order into manifest.parquet.
+
+    Raises:
+        FileNotFoundError: a requested part is missing (its chunk never finished: rebuild it).
+    """
+    out_dir = Path(out_dir)
+    if chunks is None:
+        paths = sorted((out_dir / PARTS_DIR).glob("part-*.parquet"))
+    else:
+        paths = [manifest_part_path(out_dir, chunk) for chunk in sorted(chunks)]
+    missing = [str(path) for path in paths if not path.exists()]
+    if missing:
+        raise FileNotFoundError(
+            f"manifest parts missing: {missing}; their chunks did not finish, rebuild them"
+        )
+    tables = [pq.read_table(path, schema=SCHEMA) for path in paths]
+    table = pa.concat_tables(tables) if tables else SCHEMA.empty_table()
+    target = out_dir / MANIFEST_NAME
+    _write_table_atomic(table, target)
+    return target
+
+
+def read_manifest(out_dir: Path) -> pa.Table:
+    """The merged manifest of a shard directory."""
+    path = Path(out_dir) / MANIFEST_NAME
+    if not path.exists():
+        raise FileNotFoundError(f"{path} does not exist; finish the build (it merges the manifest last)")
+    return pq.read_table(path)
+
+
+def _write_table_atomic(table: pa.Table, path: Path) -> None:
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    try:
+        pq.write_table(table, tmp)
+        with open(tmp, "rb") as handle:
+            os.fsync(handle.fileno())
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
