@@ -1,0 +1,140 @@
+"""Model configs as data: `configs/<name>.yaml` loaded into frozen dataclasses, validated once.
+
+Example:
+    >>> cfg = create_config("tiny")
+    >>> cfg.mfe.width
+    64
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+CONFIG_DIR = Path(__file__).parent / "configs"
+PRECISIONS = ("fp32", "bf16")
+
+
+@dataclass(frozen=True)
+class EncoderConfig:
+    arch: str = "convnext_large"  # timm name; the paper's encoder is ConvNeXt-Large
+    weights: str | None = None  # local checkpoint; None = random weights (tests, tiny)
+    kwargs: dict[str, Any] = field(default_factory=dict)  # overrides of the timm variant (tiny dims)
+    image_level: int = 2  # the stage whose tokens feed the projector (768 ch, stride 16)
+
+
+@dataclass(frozen=True)
+class MFEConfig:
+    width: int = 1024  # P, the paper's common width of basic tokens and keys
+    heads: int = 8  # the paper's cross-attention heads
+    local_size: int = 512  # the ROI crop is resized to the encoder's input size
+    local_grid: int = 32  # the local CNNs end at 32x32, the grid of the image tokens
+
+
+@dataclass(frozen=True)
+class LoRAConfig:
+    r: int = 128  # the paper's rank
+    alpha: int = 256  # the paper's alpha (2r)
+    dropout: float = 0.05  # LLaVA's default
+    modules_to_save: tuple[str, ...] = ()  # LLM modules trained in full besides LoRA
+
+
+@dataclass(frozen=True)
+class LLMConfig:
+    path: str | None = None  # local LlamaForCausalLM folder; None = random weights from `config`
+    config: dict[str, Any] = field(default_factory=dict)  # LlamaConfig kwargs when path is None
+    max_length: int = 2048  # the paper's maximum sequence length
+    lora: LoRAConfig = LoRAConfig()
+
+
+@dataclass(frozen=True)
+class StageConfig:
+    lr: float = 4e-5  # stage 1 of the paper
+    batch_size: int = 32  # the paper's batch
+    grad_accum: int = 1  # batch_size is per step; accumulation multiplies it
+    epochs: int = 1
+    max_steps: int | None = None  # cap on optimizer steps (the tiny run must end in minutes)
+    warmup_steps: int = 100  # linear warm-up before the cosine decay
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    stage1: StageConfig = StageConfig()
+    stage2: StageConfig = StageConfig(lr=1e-5, epochs=5)
+    weight_decay: float = 0.0  # LLaVA-style recipes use none
+    precision: str = "bf16"  # "fp32" or "bf16" (autocast)
+    checkpoint_every: int = 500  # optimizer steps between checkpoints
+    log_every: int = 10  # optimizer steps between JSONL log lines
+
+    def stage(self, stage: int) -> StageConfig:
+        return {1: self.stage1, 2: self.stage2}[stage]
+
+
+@dataclass(frozen=True)
+class ModelConfig:
+    name: str
+    image_size: int = 512  # the paper's encoder input
+    encoder: EncoderConfig = EncoderConfig()
+    projector: str = "mlp2x_gelu"  # a projector spec string (model/projector.py)
+    mfe: MFEConfig = MFEConfig()
+    llm: LLMConfig = LLMConfig()
+    tokenizer_path: str | None = None  # None = the offline WordLevel tokenizer (model/tokenizer.py)
+    train: TrainConfig = TrainConfig()
+
+
+def list_configs() -> list[str]:
+    """Names of the bundled configs (the stems of model/configs/*.yaml)."""
+    return sorted(path.stem for path in CONFIG_DIR.glob("*.yaml"))
+
+
+def create_config(name_or_path: str, **overrides: Any) -> ModelConfig:
+    """Load a bundled config by name ('tiny', 'paper') or a YAML file by path.
+
+    Args:
+        name_or_path: a name from `list_configs()` or a path to a YAML file of the same layout.
+        overrides: top-level fields replaced after loading (e.g. image_size=256).
+    """
+    path = CONFIG_DIR / f"{name_or_path}.yaml"
+    if not path.exists():
+        path = Path(name_or_path)
+    if not path.exists():
+        raise ValueError(f"unknown model config {name_or_path!r}: use one of {list_configs()} or a YAML path")
+    return dataclasses.replace(parse_config(yaml.safe_load(path.read_text()), path), **overrides)
+
+
+def parse_config(raw: dict[str, Any], source: Path | str = "<dict>") -> ModelConfig:
+    """Build and validate a ModelConfig from a dict with the layout of configs/*.yaml."""
+    try:
+        llm = dict(raw["llm"])
+        llm["lora"] = LoRAConfig(**{**llm.get("lora", {}), "modules_to_save": tuple(llm.get("lora", {}).get("modules_to_save", ()))})
+        train = dict(raw.get("train", {}))
+        for stage in ("stage1", "stage2"):
+            if stage in train:
+                train[stage] = StageConfig(**train[stage])
+        config = ModelConfig(
+            name=raw["name"],
+            image_size=int(raw.get("image_size", 512)),
+            encoder=EncoderConfig(**raw["encoder"]),
+            projector=raw.get("projector", "mlp2x_gelu"),
+            mfe=MFEConfig(**raw["mfe"]),
+            llm=LLMConfig(**llm),
+            tokenizer_path=(raw.get("tokenizer") or {}).get("path"),
+            train=TrainConfig(**train),
+        )
+    except (KeyError, TypeError) as error:
+        raise ValueError(f"{source}: malformed model config ({error}); compare with {CONFIG_DIR / 'tiny.yaml'}") from error
+    _validate(config, source)
+    return config
+
+
+def _validate(config: ModelConfig, source: Path | str) -> None:
+    if config.train.precision not in PRECISIONS:
+        raise ValueError(f"{source}: train.precision must be one of {PRECISIONS}, got {config.train.precision!r}")
+    if config.mfe.width % config.mfe.heads:
+        raise ValueError(f"{source}: mfe.width {config.mfe.width} must be divisible by mfe.heads {config.mfe.heads}")
+    if config.mfe.local_size % config.mfe.local_grid:
+        raise ValueError(f"{source}: mfe.local_size must be a multiple of mfe.local_grid")
