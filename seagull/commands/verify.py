@@ -1,0 +1,38 @@
+"""`seagull verify SHARD_DIR`: check every shard against its recorded sha256, size and sample count."""
+
+from __future__ import annotations
+
+import json
+import sys
+from dataclasses import asdict
+from pathlib import Path
+
+import click
+
+from pipeline.shards.verify import failure_message, verify_shards
+
+
+@click.command("verify")
+@click.argument("shard_dir", type=click.Path(file_okay=False, exists=True, path_type=Path))
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object per shard instead of a table.")
+def command(shard_dir: Path, as_json: bool) -> None:
+    """Check the shards in SHARD_DIR against their `_stats.json`; exit 1 if any is bad.
+
+    \b
+    seagull verify shards/
+    """
+    try:
+        checks = verify_shards(shard_dir)
+    except (FileNotFoundError, ValueError) as error:
+        raise click.ClickException(str(error)) from error
+    for check in checks:
+        if as_json:
+            click.echo(json.dumps(asdict(check)))
+        else:
+            click.echo(f"{check.status:<10} {check.shard}  {check.detail}")
+    message = failure_message(checks, shard_dir)
+    if message:
+        click.echo(message, err=True)
+        sys.exit(1)
+    if not as_json:
+        click.echo(f"all {len(checks)} shards ok")
