@@ -50,8 +50,8 @@ def command(
     """
     from tqdm import tqdm
 
+    from pipeline.fetch import FetchConfig, fetch_raise
     from pipeline.fetch.download import RetryPolicy
-    from pipeline.fetch_raise import FetchConfig, fetch_raise
 
     config = FetchConfig(
         policy=RetryPolicy(retries=retries, timeout_s=timeout), recheck=recheck, url_rewrites=rewrite

@@ -8,9 +8,9 @@ from pathlib import Path
 import pyarrow.parquet as pq
 import pytest
 
+from pipeline.fetch import FetchConfig, fetch_raise
 from pipeline.fetch.download import RetryPolicy
 from pipeline.fetch.ledger import LEDGER_NAME, SCHEMA
-from pipeline.fetch_raise import FetchConfig, fetch_raise
 
 # Fast retries: the behaviour under test is the same at 10 ms as at 1 s.
 FAST = FetchConfig(policy=RetryPolicy(retries=3, backoff_s=0.01, max_backoff_s=0.05, timeout_s=10), flush_every=2)
