@@ -1,0 +1,119 @@
+"""Closed-set scores (Q-Align) and distortion analysis from a SEAGULL model.
+
+Quality and importance: the prompt is the AIR question followed by the start of its answer
+("… ASSISTANT: The quality of this region is"); the LLM's logits at the next position,
+restricted to the five level words and soft-maxed, give probabilities p_i, and the score is
+sum_i p_i * (i + 1), in 1..5 (bad=1 … excellent=5). Distortion type and severity are parsed
+from the greedily generated answer to the distortion AIR question.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import torch
+
+from model.conversation import encode_prompt
+from model.seagull import Seagull
+from pipeline.instructions import load_templates
+from pipeline.levels import LEVEL_WORDS, SEVERITY_WORDS
+from pipeline.taxonomy import CLEAN, DISTORTION_TYPES
+
+LEVEL_VALUES = torch.arange(1.0, 6.0)  # Q-Align's weights: level i counts i + 1
+SCORED_TASKS = ("quality", "importance")
+
+
+def question_and_prefix(task: str) -> tuple[str, str]:
+    """The AIR question of `task` (with the region prefix) and its answer up to the level word."""
+    templates = load_templates()
+    answer = templates.air_answers[task]
+    return templates.region_prefix + templates.air_questions[task], answer[: answer.index("{")]
+
+
+def level_token_ids(tokenizer, task: str) -> list[int]:
+    """First token id of each level word of `task`, in level order (they must differ)."""
+    ids = [tokenizer(" " + word, add_special_tokens=False)["input_ids"][0] for word in LEVEL_WORDS[task]]
+    if len(set(ids)) != len(ids):
+        raise ValueError(f"the level words of {task} share a first token in this tokenizer: {ids}")
+    return ids
+
+
+def left_pad(rows: list[list[int]], pad_id: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """Left-pad id lists: input_ids (B, T) and attention_mask (B, T), so every row ends at T - 1."""
+    length = max(map(len, rows))
+    ids = torch.tensor([[pad_id] * (length - len(r)) + r for r in rows])
+    attention = torch.tensor([[0] * (length - len(r)) + [1] * len(r) for r in rows])
+    return ids, attention
+
+
+@torch.no_grad()
+def level_probabilities(model: Seagull, tokenizer, items: list[dict[str, Any]], task: str) -> torch.Tensor:
+    """Closed-set probabilities of the five level words, float (B, 5), rows sum to one.
+
+    Args:
+        items: dicts with "image" (3, S, S), "mask" (S, S), "crop" (3, L, L) (model/data.sample_items).
+        task: "quality" or "importance".
+    """
+    question, prefix = question_and_prefix(task)
+    prompt = encode_prompt(tokenizer, question, prefix, model.image_tokens)
+    ids, attention = left_pad([prompt] * len(items), tokenizer.pad_token_id)
+    device = next(model.parameters()).device
+    embeds = model.embed(ids.to(device), *_visual(items, device))
+    positions = (attention.cumsum(-1) - 1).clamp_min(0).to(device)
+    logits = model.llm(inputs_embeds=embeds, attention_mask=attention.to(device), position_ids=positions).logits
+    closed = logits[:, -1, level_token_ids(tokenizer, task)].float()  # (B, 5)
+    return closed.softmax(-1).cpu()
+
+
+def expected_score(probabilities: torch.Tensor) -> torch.Tensor:
+    """(B, 5) level probabilities -> (B,) score in 1..5 (Q-Align's weighted sum)."""
+    return probabilities @ LEVEL_VALUES
+
+
+@torch.no_grad()
+def generate_answers(model: Seagull, tokenizer, items: list[dict[str, Any]], question: str, max_new_tokens: int = 16) -> list[str]:
+    """Greedy answers of the LLM to `question` about each item's ROI."""
+    prompt = encode_prompt(tokenizer, question, "", model.image_tokens)
+    ids, attention = left_pad([prompt] * len(items), tokenizer.pad_token_id)
+    device = next(model.parameters()).device
+    embeds = model.embed(ids.to(device), *_visual(items, device))
+    generated = model.llm.generate(inputs_embeds=embeds, attention_mask=attention.to(device), max_new_tokens=max_new_tokens,
+                                   do_sample=False, eos_token_id=tokenizer.eos_token_id, pad_token_id=tokenizer.pad_token_id)
+    return tokenizer.batch_decode(generated, skip_special_tokens=True)
+
+
+def parse_distortion(answer: str) -> dict[str, str | None]:
+    """Distortion type and severity word named in an answer.
+
+    Returns:
+        {"distortion": a type, CLEAN ("none") for "without distortion", or None if no type is
+         named; "severity_level": a severity word or None}.
+    """
+    words = re.findall(r"[a-z]+", answer.lower())
+    if "without" in words:
+        return {"distortion": CLEAN, "severity_level": None}
+    found = [word for word in words if word in DISTORTION_TYPES]
+    severity = [word for word in words if word in SEVERITY_WORDS]
+    return {"distortion": found[0] if found else None, "severity_level": severity[0] if severity else None}
+
+
+def assess_items(model: Seagull, tokenizer, items: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Quality and importance scores (1..5, with probabilities and the likeliest word) and the
+    distortion analysis of each item's ROI."""
+    results: list[dict[str, Any]] = [{} for _ in items]
+    for task in SCORED_TASKS:
+        probabilities = level_probabilities(model, tokenizer, items, task)
+        for result, row, score in zip(results, probabilities, expected_score(probabilities), strict=True):
+            result[f"{task}_score"] = float(score)
+            result[f"{task}_probabilities"] = dict(zip(LEVEL_WORDS[task], map(float, row), strict=True))
+            result[f"{task}_level"] = LEVEL_WORDS[task][int(row.argmax())]
+    question = load_templates().region_prefix + load_templates().air_questions["distortion"]
+    for result, answer in zip(results, generate_answers(model, tokenizer, items, question), strict=True):
+        result["distortion_answer"] = answer.strip()
+        result.update({f"predicted_{k}": v for k, v in parse_distortion(answer).items()})
+    return results
+
+
+def _visual(items: list[dict[str, Any]], device: torch.device) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    return tuple(torch.stack([item[name] for item in items]).to(device) for name in ("image", "mask", "crop"))
