@@ -57,6 +57,8 @@ class FaultyHandler(BaseHTTPRequestHandler):
             content_type = "text/html; charset=utf-8" if fault == "html" else "application/octet-stream"
             return self._send(200, HTML_PAGE, content_type)
         start = 0 if fault == "norange" else _range_start(range_header)
+        if start >= len(body):
+            return self._send(416, b"", "text/plain", extra={"Content-Range": f"bytes */{len(body)}"})
         if start:
             extra = {"Content-Range": f"bytes {start}-{len(body) - 1}/{len(body)}"}
             return self._send(206, body[start:], extra=extra, cut=fault == "cut")
@@ -133,7 +135,7 @@ def raise_server(raw_bodies) -> Iterator[tuple[str, ServerState]]:
     handler = type("Handler", (FaultyHandler,), {"state": state})
     server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
     server.daemon_threads = True
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
     thread.start()
     yield f"http://127.0.0.1:{server.server_address[1]}", state
     server.shutdown()

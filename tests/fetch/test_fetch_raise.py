@@ -73,6 +73,28 @@ def test_a_server_ignoring_range_restarts_the_file(make_csv, raise_server, raw_b
     assert (tmp_path / "raw" / name).read_bytes() == raw_bodies[name]  # not half + whole
 
 
+def test_a_partial_file_left_by_a_killed_run_is_resumed(make_csv, raise_server, raw_bodies, tmp_path):
+    _, state = raise_server
+    name = sorted(raw_bodies)[0]
+    body, out = raw_bodies[name], tmp_path / "raw"
+    out.mkdir()
+    (out / f"{name}.part").write_bytes(body[:1000])
+    report = fetch_raise(make_csv(names=[name]), out, config=FAST)
+    assert report.ok and state.hits(f"/NEF/{name}") == ["bytes=1000-"]
+    assert (out / name).read_bytes() == body and not (out / f"{name}.part").exists()
+
+
+def test_a_complete_partial_file_answered_416_is_kept(make_csv, raise_server, raw_bodies, tmp_path):
+    _, state = raise_server
+    name = sorted(raw_bodies)[0]
+    body, out = raw_bodies[name], tmp_path / "raw"
+    out.mkdir()
+    (out / f"{name}.part").write_bytes(body)  # killed after the last byte, before the rename
+    report = fetch_raise(make_csv(names=[name]), out, config=FAST)
+    assert report.ok and state.hits(f"/NEF/{name}") == [f"bytes={len(body)}-"]
+    assert (out / name).read_bytes() == body
+
+
 def test_a_cut_every_time_fails_after_the_retries(make_csv, raise_server, raw_bodies, tmp_path):
     _, state = raise_server
     name = sorted(raw_bodies)[0]
