@@ -56,15 +56,28 @@ def sample_items(sample: dict[str, Any], config: ModelConfig, stage: int, seed: 
         if "quality_level" not in roi:
             continue
         rng = random.Random(f"{seed}/{epoch}/{sample['key']}/{roi['roi_id']}")
-        yield {
-            "key": sample["key"],
-            "roi_id": roi["roi_id"],
-            "image": image,
-            "mask": resize_mask(mask, config.image_size),
-            "crop": crop_roi(sample["image"], mask, config.mfe.local_size),
-            "turns": conversation_turns(roi, sample["dist_type"], stage, rng),
-            "roi": roi,
-        }
+        item = region_item(sample["image"], mask, config, resized=image)
+        item.update(key=sample["key"], roi_id=roi["roi_id"], roi=roi,
+                    turns=conversation_turns(roi, sample["dist_type"], stage, rng))
+        yield item
+
+
+def region_item(image: torch.Tensor, mask: torch.Tensor, config: ModelConfig,
+                resized: torch.Tensor | None = None) -> dict[str, torch.Tensor]:
+    """The model inputs of one (image, ROI): {"image": (3, S, S), "mask": (S, S), "crop": (3, L, L)}.
+
+    Args:
+        image: float (3, H, W) in 0..1, full resolution.
+        mask: bool (H, W).
+        resized: the image already resized to S (shared by the ROIs of one image).
+    """
+    if mask.shape != image.shape[-2:]:
+        raise ValueError(f"mask {tuple(mask.shape)} and image {tuple(image.shape[-2:])} differ in size")
+    return {
+        "image": resized if resized is not None else resize_image(image, config.image_size),
+        "mask": resize_mask(mask, config.image_size),
+        "crop": crop_roi(image, mask, config.mfe.local_size),
+    }
 
 
 def stream_items(samples: Iterable[dict[str, Any]], config: ModelConfig, stage: int, seed: int, epoch: int,
@@ -90,6 +103,16 @@ def open_shards(urls, config: ModelConfig) -> Iterable[dict[str, Any]]:
     from pipeline.shards.loader import roi_dataset
 
     return roi_dataset(urls, shuffle=0, shardshuffle=False, references="skip")
+
+
+def count_shard_items(urls) -> int:
+    """Labelled ROIs in the shards, read from the JSON members only (no image is decoded)."""
+    import json
+
+    from pipeline.shards.loader import roi_dataset
+
+    samples = roi_dataset(urls, shuffle=0, shardshuffle=False, references="skip", decode=False)
+    return sum(sum("quality_level" in roi for roi in json.loads(s["json"])["rois"]) for s in samples)
 
 
 def collate(items: list[dict[str, Any]], tokenizer, image_tokens: int, max_length: int) -> dict[str, torch.Tensor]:

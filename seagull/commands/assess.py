@@ -1,0 +1,79 @@
+"""`seagull assess`: quality, importance and distortion analysis of one region of one image."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import click
+
+
+@click.command("assess")
+@click.argument("image", type=click.Path(dir_okay=False, exists=True))
+@click.option("--run", "run_dir", required=True, type=click.Path(file_okay=False, exists=True), help="A `seagull train` --out folder.")
+@click.option("--mask", type=click.Path(dir_okay=False, exists=True), help="ROI mask image (non-zero = inside), same size as IMAGE.")
+@click.option("--point", nargs=2, type=int, help="Click point X Y: a segmenter makes the mask (as in the paper's demo).")
+@click.option("--segmenter", default=None, help="Segmenter registry name for --point (default: the weight-free default).")
+@click.option("--checkpoint", type=click.Path(dir_okay=False, exists=True), help="Segmenter weights, e.g. SAM vit_b .pth.")
+@click.option("--save-mask", type=click.Path(dir_okay=False), help="Write the mask used (PNG).")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON instead of text.")
+def command(image, run_dir, mask, point, segmenter, checkpoint, save_mask, as_json) -> None:  # noqa: ANN001
+    """Assess the ROI given by --mask or --point of IMAGE.
+
+    \b
+    seagull assess photo.png --run runs/tiny-stage1 --mask roi.png
+    seagull assess photo.png --run runs/tiny-stage1 --point 320 240 --segmenter sam_vit_b --checkpoint sam_vit_b.pth
+    """
+    import numpy as np
+    import torch
+    from PIL import Image
+
+    from model.data import region_item
+    from model.scoring import assess_items
+    from model.train import load_trained
+
+    if (mask is None) == (not point):
+        raise click.UsageError("give exactly one of --mask MASK.png or --point X Y")
+    pixels = np.asarray(Image.open(image).convert("RGB"))
+    roi = _read_mask(mask, pixels.shape[:2]) if mask else _segment(pixels, point, segmenter, checkpoint)
+    if save_mask:
+        Image.fromarray(roi.astype(np.uint8) * 255).save(save_mask)
+    model, tokenizer = load_trained(Path(run_dir))
+    tensor = torch.from_numpy(pixels).permute(2, 0, 1).float() / 255.0
+    result = assess_items(model, tokenizer, [region_item(tensor, torch.from_numpy(roi), model.config)])[0]
+    click.echo(json.dumps(result, indent=2) if as_json else _describe(result))
+
+
+def _read_mask(path: str, shape: tuple[int, int]):
+    import numpy as np
+    from PIL import Image
+
+    roi = np.asarray(Image.open(path).convert("L")) > 0
+    if roi.shape != shape:
+        raise click.BadParameter(f"{path} is {roi.shape[1]}x{roi.shape[0]}, the image {shape[1]}x{shape[0]}: resize the mask", param_hint="--mask")
+    if not roi.any():
+        raise click.BadParameter(f"{path} is empty: the ROI must have non-zero pixels", param_hint="--mask")
+    return roi
+
+
+def _segment(pixels, point: tuple[int, int], name: str | None, checkpoint: str | None):
+    import numpy as np
+
+    from pipeline.masks import DEFAULT_SEGMENTER, create_segmenter
+    from pipeline.records import decode_mask
+
+    segmenter = create_segmenter(name or DEFAULT_SEGMENTER, checkpoint=checkpoint)
+    segmenter.set_image(pixels)
+    candidates = segmenter.segment_points(np.array([point], dtype=np.float32))
+    if not len(candidates):
+        raise click.ClickException(f"the segmenter found no region at {point}: try another point or --mask")
+    return decode_mask(candidates.rles[int(np.argmax(candidates.scores))])
+
+
+def _describe(result: dict) -> str:
+    lines = []
+    for task in ("quality", "importance"):
+        probabilities = ", ".join(f"{w} {p:.2f}" for w, p in result[f"{task}_probabilities"].items())
+        lines.append(f"{task.capitalize()}: {result[f'{task}_level']} (score {result[f'{task}_score']:.2f} of 1..5; {probabilities})")
+    lines.append(f"Distortion: {result['distortion_answer']}")
+    return "\n".join(lines)
