@@ -7,7 +7,8 @@ Example:
     >>> loader = DataLoader(ds, batch_size=8, num_workers=4, collate_fn=collate_rois)
 
 URLs may be local shard paths, directories (all `*.tar` inside), globs, brace patterns
-(`shards/seagull100w-{000000..000063}.tar`), `pipe:` commands or http(s) addresses (read with curl).
+(`shards/seagull100w-{000000..000063}.tar`, also for remote URLs), `pipe:` commands or http(s)
+addresses (read with curl, as webdataset does).
 Shards are split by node (torch.distributed rank) and by DataLoader worker, so each sample is read
 once per epoch across all workers.
 """
@@ -26,6 +27,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 import webdataset as wds
+from webdataset.shardlists import expand_urls as wds_expand_urls
 
 from pipeline.records import decode_mask
 from pipeline.shards.format import IMAGE_EXT, JSON_EXT, REFERENCE_TYPE, decode_image
@@ -35,23 +37,23 @@ _SCHEME = re.compile(r"^[a-zA-Z][a-zA-Z0-9+.-]*:")
 
 
 def expand_urls(urls: str | Path | Iterable[str | Path]) -> list[str]:
-    """Shard URLs as a list: directories and globs expanded (sorted), brace patterns and remote
-    URLs (`pipe:`, `http:` ...) passed to WebDataset as they are.
+    """Shard URLs as a list: brace patterns expanded (webdataset's rules), local directories and globs
+    expanded (sorted), remote URLs (`pipe:`, `http:` ...) kept as they are.
 
     Raises:
         FileNotFoundError: a local directory, glob or path that names no shard.
     """
     items = [urls] if isinstance(urls, str | Path) else list(urls)
     expanded: list[str] = []
-    for item in map(str, items):
-        if _SCHEME.match(item) or "{" in item:
-            expanded.append(item)
-        elif Path(item).is_dir():
-            expanded += _require(sorted(glob.glob(str(Path(item) / "*.tar"))), item)
-        elif glob.has_magic(item):
-            expanded += _require(sorted(glob.glob(item)), item)
+    for url in (url for item in items for url in wds_expand_urls(str(item))):
+        if _SCHEME.match(url):
+            expanded.append(url)
+        elif Path(url).is_dir():
+            expanded += _require(sorted(glob.glob(str(Path(url) / "*.tar"))), url)
+        elif glob.has_magic(url):
+            expanded += _require(sorted(glob.glob(url)), url)
         else:
-            expanded += _require([item] if Path(item).exists() else [], item)
+            expanded += _require([url] if Path(url).exists() else [], url)
     return expanded
 
 

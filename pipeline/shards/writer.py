@@ -199,12 +199,12 @@ def _write_tar_atomic(path: Path, samples: list[dict[str, Any]]) -> tuple[int, s
     try:
         with open(tmp, "wb") as handle:
             hashing = _HashingFile(handle)
-            writer = wds.TarWriter(
+            # `with` closes the tar stream (end-of-archive blocks) before the file, even on errors.
+            with wds.TarWriter(
                 hashing, user="seagull", group="seagull", mode=0o444, encoder=False, mtime=0
-            )
-            for sample in samples:
-                writer.write(sample)
-            writer.close()
+            ) as tar:
+                for sample in samples:
+                    tar.write(sample)
             handle.flush()
             os.fsync(handle.fileno())
         os.replace(tmp, path)
