@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib.util
 import re
 import threading
 from collections.abc import Iterator
@@ -10,7 +9,6 @@ from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
-import numpy as np
 import pytest
 
 N_FILES = 4
@@ -85,47 +83,11 @@ def _range_start(header: str | None) -> int:
 
 
 @pytest.fixture(scope="session")
-def raw_bodies(request, tmp_path_factory) -> dict[str, bytes]:
-    """{file name: bytes} of a few real RAW (DNG) files: the project sample if present, else tiny pidng DNGs."""
-    if importlib.util.find_spec("pipeline.sample") is not None:
-        folder = request.getfixturevalue("sample_raw_dir")
-        paths = sorted(p for p in folder.iterdir() if p.suffix.lower() in (".dng", ".nef"))[:N_FILES]
-    else:
-        folder = tmp_path_factory.mktemp("tiny_dng")
-        paths = [_tiny_dng(folder / f"r{i:04d}cam.dng", seed=i) for i in range(N_FILES)]
-    assert len(paths) == N_FILES, f"expected {N_FILES} DNGs in {folder}"
+def raw_bodies(sample_raw_dir) -> dict[str, bytes]:
+    """{file name: bytes} of real RAW files: the first DNGs of the project's embedded sample, served as .NEF."""
+    paths = sorted(p for p in sample_raw_dir.iterdir() if p.suffix.lower() == ".dng")[:N_FILES]
+    assert len(paths) == N_FILES, f"expected {N_FILES} DNGs in {sample_raw_dir}"
     return {f"r{i:04d}xx.NEF": p.read_bytes() for i, p in enumerate(paths)}  # LibRaw reads by content
-
-
-def _tiny_dng(path: Path, seed: int, height: int = 64, width: int = 96) -> Path:
-    """A small Bayer DNG that rawpy opens (16-bit samples, the tags LibRaw needs)."""
-    from pidng.core import RAW2DNG, DNGTags, Tag
-    from pidng.defs import (
-        CalibrationIlluminant,
-        CFAPattern,
-        DNGVersion,
-        Orientation,
-        PhotometricInterpretation,
-    )
-
-    mosaic = np.random.default_rng(seed).integers(64, 4000, (height, width)).astype(np.uint16)
-    tags = DNGTags()
-    for tag, value in [
-        (Tag.ImageWidth, width), (Tag.ImageLength, height), (Tag.TileWidth, width), (Tag.TileLength, height),
-        (Tag.Orientation, Orientation.Horizontal),
-        (Tag.PhotometricInterpretation, PhotometricInterpretation.Color_Filter_Array),
-        (Tag.SamplesPerPixel, 1), (Tag.BitsPerSample, 16), (Tag.CFARepeatPatternDim, [2, 2]),
-        (Tag.CFAPattern, CFAPattern.RGGB), (Tag.WhiteLevel, 4095), (Tag.BlackLevel, 0),
-        (Tag.ColorMatrix1, [[1, 1], [0, 1], [0, 1], [0, 1], [1, 1], [0, 1], [0, 1], [0, 1], [1, 1]]),
-        (Tag.CalibrationIlluminant1, CalibrationIlluminant.D65), (Tag.AsShotNeutral, [[1, 2], [1, 1], [1, 2]]),
-        (Tag.Make, "NIKON CORPORATION"), (Tag.Model, "NIKON D90"),
-        (Tag.DNGVersion, DNGVersion.V1_4), (Tag.DNGBackwardVersion, DNGVersion.V1_2),
-    ]:  # fmt: skip
-        tags.set(tag, value)
-    writer = RAW2DNG()
-    writer.options(tags, path=str(path.parent), compress=False)
-    writer.convert(mosaic, filename=path.stem)
-    return path
 
 
 @pytest.fixture
