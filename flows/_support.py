@@ -8,13 +8,6 @@ from pathlib import Path
 from pipeline.build_config import BuildConfig
 
 
-def resolve_defaults(config: BuildConfig) -> BuildConfig:
-    """Fill in the registries' default segmenter, detector and metric where the config names none."""
-    from pipeline import labels, masks
-
-    return config.with_defaults(masks.DEFAULT_SEGMENTER, masks.DEFAULT_DETECTOR, labels.DEFAULT_METRIC)
-
-
 def announce(config: BuildConfig, say: Callable[[str], None]) -> None:
     """Say loudly which models make the masks and labels, and whether they run without weights."""
     rows = [

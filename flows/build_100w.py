@@ -25,6 +25,7 @@ from tqdm.auto import tqdm
 
 from flows import _support
 from pipeline import build_report
+from pipeline._chunk_stages import resolve_defaults
 from pipeline.build_config import SAMPLE_PREFIX, BuildConfig, sample_count
 from pipeline.chunk import ChunkResult, ChunkSpec, find_done, list_raw_files, plan_chunks, process_chunk
 
@@ -32,10 +33,16 @@ FLOW_NAME = "seagull-100w"
 DEPLOYMENT_NAME = "build-100w"
 
 
+# OSErrors that no retry can fix: a wrong path or a permission is the user's to correct.
+PERMANENT_OS_ERRORS = (FileNotFoundError, NotADirectoryError, IsADirectoryError, PermissionError)
+
+
 def is_transient(task: Any, task_run: Any, state: Any) -> bool:
-    """Retry condition: only I/O errors are retried; anything else fails at once."""
+    """Retry condition: only I/O errors (disk full, NFS hiccup, connection) are retried."""
     try:
         state.result()
+    except PERMANENT_OS_ERRORS:
+        return False
     except OSError:
         return True
     except Exception:  # noqa: BLE001 - any other failure is not worth a retry
@@ -94,7 +101,6 @@ def build_100w(
     metric_weights: str | None = None,
     chunk_size: int = 2,
     seed: int = 0,
-    shard_maxsize: int = 1_000_000_000,
     work_dir: str | None = None,
 ) -> dict[str, Any]:
     """Build SEAGULL-100w shards from RAW files (see `pipeline.build_config.BuildConfig` for each parameter).
@@ -102,7 +108,7 @@ def build_100w(
     Returns:
         The build report (also written to `<out>/build_report.json`).
     """
-    config = _support.resolve_defaults(BuildConfig.from_json(dict(locals())))
+    config = resolve_defaults(BuildConfig.from_json(dict(locals())))
     _support.announce(config, print)
     chunks = plan_chunks([Path(p) for p in gather_raw_files(config)], config.chunk_size)
     results, errors = _run_chunks(chunks, config)

@@ -42,9 +42,9 @@ class BuildConfig:
         detector_weights: local weight file of the detector, or None.
         metric: full-reference metric registry name; None = `pipeline.labels.DEFAULT_METRIC`.
         metric_weights: local weight file of the metric (TOPIQ-FR .pth), or None.
-        chunk_size: references per task (and per shard group).
+        chunk_size: references per task and per shard (one shard per chunk: ~100 MB per reference
+            at 1,024 px, so 10 references make the ~1 GB shards WebDataset streams best).
         seed: base seed; each reference derives its own from it and its id.
-        shard_maxsize: bytes at which the writer starts a new shard.
         work_dir: where the sample / fetched RAW files go; None = `<out>/_work`.
     """
 
@@ -65,8 +65,6 @@ class BuildConfig:
     # shards big enough for streaming; the sample of 8 gives 4 tasks for 2 cores.
     chunk_size: int = 2
     seed: int = 0
-    # About 1 GB per shard, the WebDataset sweet spot for streaming reads (issue 7).
-    shard_maxsize: int = 1_000_000_000
     work_dir: str | None = None
 
     def __post_init__(self) -> None:
@@ -84,8 +82,6 @@ class BuildConfig:
             raise ValueError(f"limit must be >= 1 or None, got {self.limit}")
         if self.size is not None and self.size < 64:
             raise ValueError(f"size must be >= 64 px or None (full resolution), got {self.size}")
-        if self.shard_maxsize < 1_000_000:
-            raise ValueError(f"shard_maxsize must be >= 1 MB, got {self.shard_maxsize}")
         if self.source.startswith(SAMPLE_PREFIX):
             sample_count(self.source)  # validates N
 
@@ -143,11 +139,6 @@ def reference_seed(seed: int, ref_id: str) -> int:
     """
     digest = hashlib.sha256(f"{seed}:{ref_id}".encode()).digest()
     return int.from_bytes(digest[:4], "little") & 0x7FFFFFFF
-
-
-def ref_id_of(path: str | Path) -> str:
-    """The reference id of a RAW file: its stem with dots replaced by `-` (ARCHITECTURE.md)."""
-    return Path(path).stem.replace(".", "-")
 
 
 def _check_types(types: tuple[str, ...] | None) -> None:

@@ -14,7 +14,6 @@ rebuilt and a finished one is skipped.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import time
@@ -24,16 +23,10 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from pipeline._chunk_stages import (
-    BuiltReference,
-    Components,
-    load_components,
-    open_chunk_writer,
-    remove_chunk,
-    write_reference,
-    writer_shards,
-)
-from pipeline.build_config import RAW_SUFFIXES, BuildConfig, ref_id_of, reference_seed
+from pipeline import _chunk_stages as stages
+from pipeline.build_config import RAW_SUFFIXES, BuildConfig, reference_seed
+from pipeline.decode import ref_id_of
+from pipeline.shards import RefGroup, chunk_is_done, list_stats, write_chunk
 
 CHUNKS_DIR = "_chunks"
 STAGES = ("load", "decode", "render", "masks", "labels", "write")
@@ -93,7 +86,7 @@ class ChunkResult:
         return cls(**values)
 
 
-ProgressFn = Callable[[str, int, int], None]
+ProgressFn = Callable[[str, int, int], None]  # (ref_id, files done, files in chunk)
 
 
 def process_chunk(spec: ChunkSpec, config: BuildConfig, progress: ProgressFn | None = None) -> ChunkResult:
@@ -110,49 +103,51 @@ def process_chunk(spec: ChunkSpec, config: BuildConfig, progress: ProgressFn | N
     Raises:
         OSError: writing the shard or the record failed (transient; retry the chunk).
     """
+    config = stages.resolve_defaults(config)
     out = Path(config.out)
-    remove_chunk(out, spec.index)  # a half-written or stale chunk is rebuilt from nothing
+    record_path(out, spec.index).unlink(missing_ok=True)  # un-finish the chunk before rebuilding it
     result = ChunkResult(spec.index, config.fingerprint(), describe_inputs(spec.paths))
     timings = dict.fromkeys(STAGES, 0.0)
     with _timed(timings, "load"):
-        components = load_components(config)
-    with open_chunk_writer(out, spec.index, config) as writer:
-        for done, path in enumerate(spec.paths, start=1):
-            ref_id = ref_id_of(path)
-            built = _build_reference(path, config, components, timings, result.failures)
-            if built is not None:
-                with _timed(timings, "write"):
-                    write_reference(writer, built, components.provenance)
-                result.refs.append(ref_id)
-            if progress is not None:
-                progress(ref_id, done, len(spec.paths))
-    result.shards = writer_shards(writer)
+        components = stages.load_components(config)
+    groups = []
+    for done, path in enumerate(spec.paths, start=1):
+        group = _build_reference(path, config, components, timings, result.failures)
+        if group is not None:
+            groups.append(group)
+            result.refs.append(group.ref_id)
+        if progress is not None:
+            progress(ref_id_of(path), done, len(spec.paths))
+    with _timed(timings, "write"):
+        written = write_chunk(out, spec.index, groups, stages.shard_config(config))
+    result.shards = [{"name": s.shard, "bytes": s.bytes, "sha256": s.sha256, "count": s.count} for s in written]
     result.timings = {k: round(v, 4) for k, v in timings.items()}
     write_record(out, result)
     return result
 
 
 def _build_reference(
-    path: str, config: BuildConfig, components: Components, timings: dict[str, float], failures: list[FileFailure]
-) -> BuiltReference | None:
-    """Run the four stages on one RAW file; a failure is appended to `failures` and gives None."""
-    stage = "decode"
+    path: str, config: BuildConfig, components: stages.Components, timings: dict[str, float],
+    failures: list[FileFailure],
+) -> RefGroup | None:
+    """Run decode → render → masks → labels on one RAW file; a failure is recorded and gives None."""
+    ref_id, stage = ref_id_of(path), "decode"
     try:
         with _timed(timings, stage):
-            decoded = components.decode(path, config.size)
+            decoded = stages.decode(path, config)
         stage = "render"
         with _timed(timings, stage):
-            reference, variants = components.render(decoded, config, reference_seed(config.seed, ref_id_of(path)))
+            reference, variants = stages.render(decoded, components, config)
         stage = "masks"
         with _timed(timings, stage):
-            rois = components.masks(reference, reference_seed(config.seed, ref_id_of(path)))
+            rois = components.segment(reference, reference_seed(config.seed, ref_id), decoded.raw_size)
         stage = "labels"
         with _timed(timings, stage):
-            labels = components.labels(reference, rois, variants)
+            labels = components.label(reference, rois, variants)
     except Exception as error:  # noqa: BLE001 - the error policy: record the file, go on
-        failures.append(FileFailure(str(path), ref_id_of(path), stage, f"{type(error).__name__}: {error}"))
+        failures.append(FileFailure(str(path), ref_id, stage, f"{type(error).__name__}: {error}"))
         return None
-    return BuiltReference(ref_id_of(path), reference, variants, rois, labels)
+    return stages.ref_group(ref_id, path, reference, variants, rois, labels, components.provenance)
 
 
 def describe_inputs(paths: tuple[str, ...]) -> list[dict[str, Any]]:
@@ -166,6 +161,7 @@ def find_done(out: Path, spec: ChunkSpec, config: BuildConfig) -> ChunkResult | 
     A chunk counts as finished only if its record exists, was written by a build with the same
     fingerprint and the same input files, and each of its shards still has its recorded sha256.
     """
+    config = stages.resolve_defaults(config)
     path = record_path(out, spec.index)
     if not path.exists():
         return None
@@ -175,12 +171,10 @@ def find_done(out: Path, spec: ChunkSpec, config: BuildConfig) -> ChunkResult | 
         return None
     if result.fingerprint != config.fingerprint() or result.inputs != describe_inputs(spec.paths):
         return None
-    for shard in result.shards:
-        shard_path = out / shard["name"]
-        if not shard_path.exists() or shard_path.stat().st_size != shard["bytes"]:
-            return None
-        if file_sha256(shard_path) != shard["sha256"]:
-            return None
+    if not chunk_is_done(out, spec.index, stages.shard_config(config), verify=True):
+        return None
+    if [s.sha256 for s in list_stats(out) if s.chunk == spec.index] != [s["sha256"] for s in result.shards]:
+        return None  # the shard was rebuilt by another build since this record was written
     result.skipped = True
     return result
 
@@ -203,14 +197,6 @@ def atomic_write_text(path: Path, text: str) -> None:
         handle.flush()
         os.fsync(handle.fileno())
     os.replace(tmp, path)
-
-
-def file_sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 @contextmanager

@@ -41,8 +41,6 @@ def _csv(kind: type) -> click.ParamType:
 @click.option("--metric-weights", type=click.Path(dir_okay=False, exists=True), help="Metric weights (TOPIQ-FR .pth).")
 @click.option("--chunk-size", default=2, show_default=True, type=click.IntRange(1), help="References per task.")
 @click.option("--seed", default=0, show_default=True, type=int, help="Base seed of the build.")
-@click.option("--shard-maxsize", default=1_000_000_000, show_default=True, type=click.IntRange(1_000_000),
-              help="Bytes per shard before a new one starts.")
 @click.option("--workers", default=2, show_default=True, type=click.IntRange(1),
               help="Chunks built at once in-process (ignored with --dask-address).")
 @click.option("--dask-address", help="Run the chunks on an existing Dask scheduler, e.g. tcp://host:8786.")
