@@ -2,9 +2,12 @@
 
 rawpy (LibRaw) opens any supported RAW (NEF, DNG, CR2, ARW ...). The visible mosaic is split into its
 four colour planes (R, G1, G2, B), black-subtracted and normalised to the white level, each plane is
-resampled with area averaging to half the working size, and the planes are interleaved again as an
-RGGB mosaic. The result behaves like a sensor with the working resolution: noise can still be added
-per photosite before demosaicing, and all 120 variants render from this one decode.
+resampled with area averaging, and the planes are interleaved again as an RGGB mosaic of up to
+`oversample` (2) times the working size. The render stage demosaics that mosaic and area-downsamples the
+result to the working size: demosaicing at 2x keeps the detail that demosaicing at 1x loses (about
++4 dB PSNR against the source photographs of the sample), while a 24-MP NEF still shrinks to about
+2,048 px before any per-variant work. Noise is added per photosite of this mosaic, before demosaicing,
+and all 120 variants render from this one decode.
 """
 
 from __future__ import annotations
@@ -47,10 +50,12 @@ class DecodedRaw:
     Attributes:
         path: the RAW file.
         ref_id: the reference id (file stem, dots replaced by '-').
-        mosaic: float32 (H, W), RGGB Bayer mosaic, black-subtracted, 1.0 = white level; H, W even.
+        mosaic: float32 (Hm, Wm), RGGB Bayer mosaic, black-subtracted, 1.0 = white level; Hm, Wm even,
+            up to `oversample` times the working size.
         wb_gains: float32 (3,), the as-shot white-balance gains (R, G, B), G = 1.
         srgb_from_cam: float32 (3, 3), the camera colour matrix: white-balanced camera RGB -> linear sRGB.
         raw_size: (height, width) of the sensor's visible area, before resampling.
+        size: (height, width) of the working resolution, the size of every rendering.
     """
 
     path: Path
@@ -59,11 +64,7 @@ class DecodedRaw:
     wb_gains: np.ndarray
     srgb_from_cam: np.ndarray
     raw_size: tuple[int, int]
-
-    @property
-    def size(self) -> tuple[int, int]:
-        """(height, width) of the working resolution (the size of every rendering)."""
-        return self.mosaic.shape[0], self.mosaic.shape[1]
+    size: tuple[int, int]
 
 
 def ref_id_of(path: Path | str) -> str:
@@ -71,13 +72,14 @@ def ref_id_of(path: Path | str) -> str:
     return Path(path).stem.replace(".", "-")
 
 
-def decode_raw(path: Path | str, size: int | None = 1024) -> DecodedRaw:
+def decode_raw(path: Path | str, size: int | None = 1024, oversample: int = 2) -> DecodedRaw:
     """Decode a RAW file into an RGGB mosaic at the working resolution.
 
     Args:
         path: any RAW file LibRaw supports.
         size: long side of the working resolution in pixels; None keeps the full resolution. A size
             larger than the sensor also keeps the full resolution (nothing is upsampled).
+        oversample: the mosaic keeps up to this many times the working size (capped at the sensor's).
 
     Raises:
         RawDecodeError: the file is missing, unreadable, empty, not a RAW LibRaw can read, truncated,
@@ -92,14 +94,31 @@ def decode_raw(path: Path | str, size: int | None = 1024) -> DecodedRaw:
             matrix = np.asarray(raw.color_matrix, dtype=np.float32)[:, :3]
             flip = raw.sizes.flip
     except rawpy.LibRawError as error:
-        raise RawDecodeError(path, f"LibRaw cannot decode it ({type(error).__name__}: {error})", _FIX_FORMAT) from error
+        raise RawDecodeError(path, _libraw_reason(error), _FIX_FORMAT) from error
     raw_size = (planes.shape[0] * 2, planes.shape[1] * 2)
     planes = np.rot90(planes, _FLIP_TO_ROT90.get(flip, 0))
-    mosaic = _interleave(_resample(planes, size))
-    return DecodedRaw(path, ref_id_of(path), mosaic, wb_gains, matrix, raw_size)
+    working = _working_size(planes.shape[0] * 2, planes.shape[1] * 2, size)
+    mosaic_long = max(working) * oversample
+    mosaic = _interleave(_resample(planes, None if size is None else mosaic_long))
+    return DecodedRaw(path, ref_id_of(path), mosaic, wb_gains, matrix, raw_size, working)
 
 
 _FIX_FORMAT = "pass a complete RAW file from a camera LibRaw supports (NEF, DNG, CR2, ARW ...); re-copy it if truncated"
+
+
+# LibRaw error class -> what it means for the user.
+_LIBRAW_REASONS: dict[type, str] = {
+    rawpy.LibRawFileUnsupportedError: "not a RAW format LibRaw recognises (a JPEG or TIFF renamed to a RAW extension?)",
+    rawpy.LibRawIOError: "the RAW data ends early or cannot be read (truncated file?)",
+    rawpy.LibRawDataError: "the RAW data is corrupt",
+}
+
+
+def _libraw_reason(error: Exception) -> str:
+    for kind, reason in _LIBRAW_REASONS.items():
+        if isinstance(error, kind):
+            return f"{reason} [LibRaw: {type(error).__name__}]"
+    return f"LibRaw cannot decode it ({type(error).__name__}: {error})"
 
 
 def _check_readable(path: Path) -> None:
@@ -149,15 +168,23 @@ def _as_shot_gains(raw: rawpy.RawPy) -> np.ndarray:
     return neutral_to_gains(1.0 / gains)
 
 
+def _working_size(height: int, width: int, size: int | None) -> tuple[int, int]:
+    """(h, w) with long side `size` (even sides, same aspect); the full size if None or larger."""
+    if size is None or size >= max(height, width):
+        return height, width
+    if size < 16:
+        raise ValueError(f"working size must be >= 16 pixels or None (full), got {size}")
+    scale = size / max(height, width)
+    return max(2, round(height * scale / 2) * 2), max(2, round(width * scale / 2) * 2)
+
+
 def _resample(planes: np.ndarray, size: int | None) -> np.ndarray:
     """Area-resample the planes (h, w, 4) so that the mosaic's long side is `size` (even sides)."""
     height, width = planes.shape[0] * 2, planes.shape[1] * 2
     if size is None or size >= max(height, width):
         return planes
-    if size < 16:
-        raise ValueError(f"working size must be >= 16 pixels or None (full), got {size}")
-    scale = size / max(height, width)
-    target = (max(1, round(width * scale / 2)), max(1, round(height * scale / 2)))  # (w, h) of a plane
+    target = _working_size(height, width, size)[::-1]  # (w, h) of the mosaic
+    target = (target[0] // 2, target[1] // 2)  # of a plane
     return cv2.resize(np.ascontiguousarray(planes), target, interpolation=cv2.INTER_AREA)
 
 

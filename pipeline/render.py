@@ -20,8 +20,10 @@ from __future__ import annotations
 import zlib
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
+import cv2
 import numpy as np
 
 from pipeline.decode import DecodedRaw
@@ -36,7 +38,7 @@ from pipeline.isp.tone import apply_lut, display_lut, gamma_lut, tone_lut_linear
 from pipeline.isp.white_balance import apply_white_balance
 from pipeline.presets import ISPPresets, ReferenceSettings
 from pipeline.records import Variant
-from pipeline.taxonomy import DISTORTION_TYPES, N_LEVELS_PER_TYPE
+from pipeline.taxonomy import DISTORTION_TYPES, N_LEVELS_PER_TYPE, RELEASE_NAMES
 
 BLUR_REFERENCE_SIDE = 1024  # preset blur radii are in pixels at this long side; scaled with the working size
 
@@ -63,8 +65,18 @@ class ReferenceState:
 
 
 def linear_from_mosaic(mosaic: np.ndarray, decoded: DecodedRaw, settings: ReferenceSettings) -> np.ndarray:
-    """Demosaic, white-balance and colour-correct a mosaic: float32 (H, W) -> linear sRGB (H, W, 3)."""
+    """Demosaic, downsample to the working size, white-balance and colour-correct.
+
+    Args:
+        mosaic: float32 (Hm, Wm) RGGB mosaic, 0..1 (`decoded.mosaic` or a noisy copy).
+
+    Returns:
+        float32 (H, W, 3) linear sRGB, (H, W) = `decoded.size`, not clipped.
+    """
     camera = demosaic(mosaic, settings.demosaic)
+    if camera.shape[:2] != decoded.size:
+        # Area averaging of linear light: the correct downsampling for a camera image.
+        camera = cv2.resize(camera, decoded.size[::-1], interpolation=cv2.INTER_AREA)
     balanced = apply_white_balance(camera, decoded.wb_gains)
     return apply_color_matrix(balanced, decoded.srgb_from_cam)
 
@@ -188,3 +200,58 @@ def render_variants(
     for dist_type in types:
         for level in levels:
             yield render_variant(ref, presets, dist_type, level, seed)
+
+
+def release_path(out_dir: Path | str, ref_id: str, dist_type: str | None = None, level: int | None = None) -> Path:
+    """Where the authors' release layout keeps an image.
+
+    `Ref.Images/<id>.png` for the reference (dist_type None), else
+    `Dist.Images/<Type>/<Type>_<k>/<id>.png` with Type spelled as in `RELEASE_NAMES`.
+    """
+    if dist_type is None:
+        return Path(out_dir) / "Ref.Images" / f"{ref_id}.png"
+    name = RELEASE_NAMES[dist_type]
+    return Path(out_dir) / "Dist.Images" / name / f"{name}_{level}" / f"{ref_id}.png"
+
+
+def write_png(path: Path, image: np.ndarray) -> Path:
+    """Write sRGB uint8 (H, W, 3) losslessly as PNG (parent folders created); returns the path."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if not cv2.imwrite(str(path), np.ascontiguousarray(image[..., ::-1])):
+        raise OSError(f"{path}: OpenCV could not write the PNG; check the folder is writable")
+    return path
+
+
+def contact_sheet(reference: np.ndarray, variants: Iterable[Variant], thumb: int = 160) -> np.ndarray:
+    """A grid for a person to look at: one row per type, the reference then levels 1..20.
+
+    Args:
+        reference: uint8 (H, W, 3).
+        variants: the variants to show (any subset; missing cells stay grey).
+        thumb: long side of a cell in pixels.
+
+    Returns:
+        uint8 (rows * h, 21 * w, 3), rows = the types present, in `DISTORTION_TYPES` order.
+    """
+    height, width = reference.shape[:2]
+    w, h = (thumb, max(1, round(thumb * height / width))) if width >= height else (max(1, round(thumb * width / height)), thumb)
+    cells = {(v.dist_type, v.level): v.image for v in variants}
+    types = [name for name in DISTORTION_TYPES if any(key[0] == name for key in cells)]
+    sheet = np.full((max(1, len(types)) * h, (N_LEVELS_PER_TYPE + 1) * w, 3), 128, dtype=np.uint8)
+    small_ref = cv2.resize(reference, (w, h), interpolation=cv2.INTER_AREA)
+    for row, name in enumerate(types):
+        sheet[row * h : (row + 1) * h, :w] = _label(small_ref, RELEASE_NAMES[name])
+        for level in range(1, N_LEVELS_PER_TYPE + 1):
+            if (name, level) in cells:
+                cell = cv2.resize(cells[name, level], (w, h), interpolation=cv2.INTER_AREA)
+                sheet[row * h : (row + 1) * h, level * w : (level + 1) * w] = _label(cell, str(level))
+    return sheet
+
+
+def _label(cell: np.ndarray, text: str) -> np.ndarray:
+    """The cell with `text` in its top-left corner (white on a dark box, readable on any image)."""
+    cell = cell.copy()
+    (tw, th), _ = cv2.getTextSize(text, cv2.FONT_HERSHEY_SIMPLEX, 0.4, 1)
+    cv2.rectangle(cell, (0, 0), (tw + 4, th + 6), (0, 0, 0), thickness=-1)
+    cv2.putText(cell, text, (2, th + 2), cv2.FONT_HERSHEY_SIMPLEX, 0.4, (255, 255, 255), 1, cv2.LINE_AA)
+    return cell
