@@ -11,6 +11,7 @@ from typing import Any
 
 import pandas as pd
 from matplotlib.figure import Figure
+from matplotlib.ticker import MaxNLocator
 
 from pipeline.levels import LEVEL_WORDS
 from pipeline.shards.manifest import MANIFEST_NAME, read_manifest
@@ -36,7 +37,7 @@ def write_card(out_dir: Path, stats: list[Any], title: str = "SEAGULL-100w") -> 
     if len(labelled):
         _quality_figure(labelled).savefig(out_dir / QUALITY_FIGURE, dpi=110)
         _histogram_figure(labelled).savefig(out_dir / HISTOGRAM_FIGURE, dpi=110)
-        sections += [_histograms(labelled), _figures()]
+        sections += [_histograms(labelled), _quality_table(labelled), _figures(labelled)]
     else:
         sections.append("No ROI labels in this build (no labels stage ran): no histograms or figures.\n")
     sections.append(_usage(stats))
@@ -84,10 +85,18 @@ def _histograms(labelled: pd.DataFrame) -> str:
     return "\n".join(parts)
 
 
-def _figures() -> str:
+def _quality_table(labelled: pd.DataFrame) -> str:
+    """Mean ROI quality per type (rows) and level (columns): the figure's numbers."""
+    means = labelled.pivot_table(index="dist_type", columns="level", values="quality", aggfunc="mean")
+    rows = [(t, *(f"{v:.3f}" for v in means.loc[t])) for t in DISTORTION_TYPES if t in means.index]
+    return "## Mean ROI quality by type and level\n\n" + _table(["type", *map(str, means.columns)], rows)
+
+
+def _figures(labelled: pd.DataFrame) -> str:
+    metrics = ", ".join(sorted(labelled["metric"].dropna().unique())) or "the build's metric"
     return (
         "## Figures\n\n"
-        f"Mean ROI quality (TOPIQ-FR, 0..1) against the distortion level, per type:\n\n![quality]({QUALITY_FIGURE})\n\n"
+        f"Mean ROI quality ({metrics}, 0..1) against the distortion level, per type:\n\n![quality]({QUALITY_FIGURE})\n\n"
         f"Label level histograms:\n\n![histograms]({HISTOGRAM_FIGURE})\n"
     )
 
@@ -99,12 +108,12 @@ def _quality_figure(labelled: pd.DataFrame) -> Figure:
         ["mean", lambda q: q.quantile(0.25), lambda q: q.quantile(0.75)]
     )
     stats.columns = ["mean", "q25", "q75"]
-    for dist_type in DISTORTION_TYPES:
-        if dist_type not in stats.index.get_level_values(0):
-            continue
+    present = [t for t in DISTORTION_TYPES if t in stats.index.get_level_values(0)]
+    for color, dist_type in enumerate(present):
         curve = stats.loc[dist_type]
-        axes.plot(curve.index, curve["mean"], marker="o", ms=3, label=dist_type)
-        axes.fill_between(curve.index, curve["q25"], curve["q75"], alpha=0.15)
+        axes.plot(curve.index, curve["mean"], marker="o", ms=3, color=f"C{color}", label=dist_type)
+        axes.fill_between(curve.index, curve["q25"], curve["q75"], color=f"C{color}", alpha=0.15)
+    axes.xaxis.set_major_locator(MaxNLocator(integer=True))
     axes.set(xlabel="distortion level (1 = mildest)", ylabel="ROI quality (mean, IQR band)", ylim=(0, 1.02))
     axes.legend(fontsize=8, ncol=3)
     return figure
@@ -135,10 +144,12 @@ def _usage(stats: list[Any]) -> str:
         "```\n\n"
         "Plain webdataset:\n\n"
         "```python\n"
-        "import json, webdataset as wds\n"
+        "import webdataset as wds\n"
         f"for s in wds.WebDataset('{example}', shardshuffle=False).decode('rgb'):\n"
         "    image, record = s['png'], s['json']  # HxWx3 float, dict\n"
-        "```\n\n" + _stats_block(stats)
+        "```\n\n"
+        "Shards built from RAISE inherit its licence (research, non-commercial).\n\n"
+        + _stats_block(stats)
     )
 
 

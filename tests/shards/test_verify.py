@@ -1,0 +1,76 @@
+"""Verification: a corrupted, missing or unfinished shard is found and named, with the fix."""
+
+from __future__ import annotations
+
+import shutil
+
+import pytest
+from click.testing import CliRunner
+
+from pipeline.shards import ShardConfig, chunk_is_done, write_chunk
+from pipeline.shards.verify import failure_message, verify_shards
+from seagull.commands.verify import command
+
+
+@pytest.fixture()
+def copy(built, tmp_path):
+    """A private copy of the built shards that a test may damage."""
+    return shutil.copytree(built, tmp_path / "copy")
+
+
+def statuses(directory) -> dict[str, str]:
+    return {check.shard: check.status for check in verify_shards(directory)}
+
+
+def test_good_shards_pass(built):
+    checks = verify_shards(built)
+    assert [(c.shard, c.status) for c in checks] == [
+        ("seagull100w-000000.tar", "ok"),
+        ("seagull100w-000001.tar", "ok"),
+    ]
+    assert checks[0].detail == "14 samples" and failure_message(checks, built) == ""
+    result = CliRunner().invoke(command, [str(built)])
+    assert result.exit_code == 0 and "all 2 shards ok" in result.output
+
+
+def test_flipped_byte_is_found_by_checksum_and_rebuilt(copy, chunks):
+    shard = copy / "seagull100w-000001.tar"
+    data = bytearray(shard.read_bytes())
+    data[1500] ^= 0x01  # inside the first image: the tar still parses, only the checksum can tell
+    shard.write_bytes(bytes(data))
+    checks = verify_shards(copy)
+    assert statuses(copy) == {"seagull100w-000000.tar": "ok", "seagull100w-000001.tar": "corrupted"}
+    assert "sha256" in checks[1].detail
+    result = CliRunner().invoke(command, [str(copy)])
+    assert result.exit_code == 1
+    assert "seagull100w-000001.tar: corrupted" in result.output and "seagull build" in result.output
+    # what a resumed build does: the chunk is not done, so it is written again, and verifies
+    assert not chunk_is_done(copy, 1, ShardConfig())
+    write_chunk(copy, 1, chunks[1], ShardConfig())
+    assert set(statuses(copy).values()) == {"ok"}
+
+
+def test_truncated_missing_and_unfinished(copy):
+    shard = copy / "seagull100w-000000.tar"
+    shard.write_bytes(shard.read_bytes()[:4096])
+    (copy / "seagull100w-000001.tar").unlink()
+    (copy / "seagull100w-000007.tar").write_bytes(b"")  # a shard whose chunk never wrote its stats
+    assert statuses(copy) == {
+        "seagull100w-000000.tar": "corrupted",
+        "seagull100w-000001.tar": "missing",
+        "seagull100w-000007.tar": "unfinished",
+    }
+
+
+def test_wrong_recorded_count_is_reported(copy):
+    stats = copy / "seagull100w-000001_stats.json"
+    stats.write_text(stats.read_text().replace('"count": 7', '"count": 8'))
+    check = verify_shards(copy)[1]
+    assert (check.status, check.detail) == ("corrupted", "7 samples, recorded 8")
+
+
+def test_empty_folder_is_an_error(tmp_path):
+    with pytest.raises(FileNotFoundError, match="no shards"):
+        verify_shards(tmp_path)
+    result = CliRunner().invoke(command, [str(tmp_path)])
+    assert result.exit_code == 1 and "no shards" in result.output
