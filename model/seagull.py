@@ -70,7 +70,7 @@ class Seagull(nn.Module):
         image_tokens, global_tokens, local_tokens = self.region_tokens(images, masks, crops)
         is_image = input_ids == self.token_ids[IMAGE_TOKEN]  # (B, T)
         counts = is_image.sum(1)
-        if not torch.equal(counts, torch.full_like(counts, image_tokens.shape[1])):
+        if input_ids.device.type != "meta" and not torch.equal(counts, torch.full_like(counts, image_tokens.shape[1])):
             raise ValueError(f"every sequence needs {image_tokens.shape[1]} <image> ids, got {counts.tolist()}")
         embeds = self.llm.get_input_embeddings()(input_ids)
         embeds = embeds.masked_scatter(is_image[..., None], image_tokens.to(embeds.dtype))
@@ -82,7 +82,7 @@ class Seagull(nn.Module):
     def forward(self, batch: dict[str, torch.Tensor]):
         """A training/scoring step: batch from model/data.collate. Returns the LLM's output (loss, logits)."""
         embeds = self.embed(batch["input_ids"], batch["images"], batch["masks"], batch["crops"])
-        return self.llm(inputs_embeds=embeds, attention_mask=batch["attention_mask"], labels=batch.get("labels"))
+        return self.llm(inputs_embeds=embeds, attention_mask=batch.get("attention_mask"), labels=batch.get("labels"))
 
     def trainable_state(self) -> dict[str, torch.Tensor]:
         """The parameters training changes (projector, MFE, LoRA, modules_to_save), by name."""
