@@ -24,7 +24,9 @@ _TRANSIENT_STATUS = frozenset({408, 425, 429})
 
 
 class DownloadError(RuntimeError):
-    """A download that did not succeed within its retries."""
+    """A download that did not succeed; ``attempts`` counts the requests made (0 before any)."""
+
+    attempts: int = 0
 
 
 class PermanentDownloadError(DownloadError):
@@ -97,8 +99,9 @@ def download_file(client: httpx.Client, url: str, dest: str | Path, policy: Retr
         try:
             size, resumed = _attempt(client, url, part, policy)
             return Downloaded(part, size, attempt + 1, resumed)
-        except PermanentDownloadError:
+        except PermanentDownloadError as err:
             part.unlink(missing_ok=True)
+            err.attempts = attempt + 1
             raise
         except (_Transient, httpx.TransportError) as err:
             last = err
@@ -106,7 +109,9 @@ def download_file(client: httpx.Client, url: str, dest: str | Path, policy: Retr
                 part.unlink(missing_ok=True)
             if attempt < policy.retries:
                 time.sleep(policy.delay(attempt, getattr(err, "retry_after", None)))
-    raise DownloadError(f"{url}: still failing after {policy.retries + 1} attempts: {_describe(last)}")
+    error = DownloadError(f"{url}: still failing after {policy.retries + 1} attempts: {_describe(last)}")
+    error.attempts = policy.retries + 1
+    raise error
 
 
 def _attempt(client: httpx.Client, url: str, part: Path, policy: RetryPolicy) -> tuple[int, bool]:

@@ -30,7 +30,7 @@ import httpx
 from pipeline.fetch.download import DownloadError, RetryPolicy, download_file, part_path
 from pipeline.fetch.ledger import LEDGER_NAME, LedgerRow, is_done, read_ledger, write_ledger
 from pipeline.fetch.raise_csv import CsvProblem, RaiseEntry, check_url, read_raise_csv
-from pipeline.fetch.verify import NotRawError, verify_raw
+from pipeline.fetch.verify import NotRawError, RawInfo, verify_raw
 
 Progress = Callable[[LedgerRow, int, int], None]
 """Called in the caller's thread after each file: (its ledger row, files done, files to do)."""
@@ -180,17 +180,17 @@ def fetch_one(client: httpx.Client, entry: RaiseEntry, out_dir: Path, config: Fe
     """
     url = rewrite_url(entry.url, config.url_rewrites)
     base = {"name": entry.name, "path": entry.name, "url": url}
+    attempts = 0
     try:
         dest = _inside(out_dir, entry.name)
         check_url(url)
         got = download_file(client, url, dest, config.policy)
-        try:
-            info = verify_raw(got.part)
-        except NotRawError:
-            got.part.unlink(missing_ok=True)  # complete but wrong: resuming it would not help
-            raise
+        attempts = got.attempts
+        info = _verify_or_discard(got.part)
     except (DownloadError, NotRawError, ValueError, httpx.HTTPError, httpx.InvalidURL) as err:
-        return LedgerRow(**base, status="failed", error=str(err) or type(err).__name__, fetched_at=_now())
+        attempts = getattr(err, "attempts", attempts)  # a DownloadError counts its own requests
+        error = str(err) or type(err).__name__
+        return LedgerRow(**base, status="failed", attempts=attempts, error=error, fetched_at=_now())
     os.replace(got.part, dest)
     return LedgerRow(
         **base,
@@ -205,6 +205,14 @@ def fetch_one(client: httpx.Client, entry: RaiseEntry, out_dir: Path, config: Fe
         attempts=got.attempts,
         fetched_at=_now(),
     )
+
+
+def _verify_or_discard(part: Path) -> RawInfo:
+    try:
+        return verify_raw(part)
+    except NotRawError:
+        part.unlink(missing_ok=True)  # complete but wrong: resuming it would not help
+        raise
 
 
 def rewrite_url(url: str, rewrites: tuple[tuple[str, str], ...]) -> str:

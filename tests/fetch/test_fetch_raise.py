@@ -27,6 +27,7 @@ def test_happy_path_fetches_verifies_and_records(make_csv, raw_bodies, tmp_path)
     names = sorted(raw_bodies)
     assert report.ok and [r.name for r in sorted(report.fetched, key=lambda r: r.name)] == names
     assert report.paths == [out / n for n in names]  # list order
+    assert list(report) == report.paths  # the build flow iterates the report
     assert sorted(p.name for p in out.iterdir()) == sorted([*names, LEDGER_NAME])  # no .part left
     for name in names:
         assert (out / name).read_bytes() == raw_bodies[name]
@@ -101,6 +102,7 @@ def test_a_cut_every_time_fails_after_the_retries(make_csv, raise_server, raw_bo
     state.faults[f"/NEF/{name}"] = ["cut"] * 10
     report = fetch_raise(make_csv(names=[name]), tmp_path / "raw", config=FAST)
     assert not report.ok and "still failing after 4 attempts" in report.failed[0].error
+    assert report.failed[0].attempts == 4 == len(state.hits(f"/NEF/{name}"))
     assert not (tmp_path / "raw" / name).exists()
 
 
@@ -110,7 +112,7 @@ def test_a_404_is_recorded_and_the_others_go_on(make_csv, raise_server, raw_bodi
     csv = make_csv(names=[*names, "r9999zz.NEF"])  # not on the server
     report = fetch_raise(csv, tmp_path / "raw", jobs=2, config=FAST)
     assert [r.name for r in report.failed] == ["r9999zz.NEF"] and "404" in report.failed[0].error
-    assert len(state.hits("/NEF/r9999zz.NEF")) == 1  # a 404 is not retried
+    assert len(state.hits("/NEF/r9999zz.NEF")) == 1 == report.failed[0].attempts  # a 404 is not retried
     assert sorted(r.name for r in report.fetched) == names
     rows = {r["name"]: r for r in pq.read_table(tmp_path / "raw" / LEDGER_NAME).to_pylist()}
     assert rows["r9999zz.NEF"]["status"] == "failed" and "404" in rows["r9999zz.NEF"]["error"]
@@ -124,7 +126,7 @@ def test_an_html_page_instead_of_a_raw_is_caught(make_csv, raise_server, raw_bod
     report = fetch_raise(make_csv(), tmp_path / "raw", config=FAST)
     assert [r.name for r in report.failed] == [name]
     assert "HTML" in report.failed[0].error
-    assert len(state.hits(f"/NEF/{name}")) == 1  # a permanent failure: no retry
+    assert len(state.hits(f"/NEF/{name}")) == 1 == report.failed[0].attempts  # a permanent failure: no retry
     assert not any(p.name.startswith(name) for p in (tmp_path / "raw").iterdir())  # nothing left
 
 
@@ -221,3 +223,9 @@ def test_url_rewrites_point_a_moved_host_at_its_new_address(make_csv, raise_serv
 def _write(path: Path, data: bytes) -> Path:
     path.write_bytes(data)
     return path
+
+
+def test_backoff_doubles_honours_retry_after_and_is_capped():
+    policy = RetryPolicy(backoff_s=1.0, max_backoff_s=10.0)
+    assert [policy.delay(a) for a in range(5)] == [1.0, 2.0, 4.0, 8.0, 10.0]
+    assert policy.delay(0, retry_after=5) == 5.0 and policy.delay(0, retry_after=120) == 10.0
