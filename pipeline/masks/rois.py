@@ -73,12 +73,12 @@ def select_rois(
 ) -> list[ROI]:
     """Apply the area floor, de-duplication and the caps; number the survivors."""
     objects, components = (_ranked(drop_small(c, floor)) for c in (objects, components))
-    objects = objects.take(dedup(objects, config.max_iou)[: config.max_objects])
+    objects = objects.take(dedup(objects, config.max_iou, limit=min(config.max_objects, config.max_rois)))
     pool = Candidates.concat([objects, components])
-    kept = dedup(pool, config.max_iou)  # objects come first, so they survive and suppress components
-    n_components = max(config.max_rois - len(objects), 0)
-    comp_index = kept[kept >= len(objects)][:n_components]
-    chosen = [(i, "object") for i in range(min(len(objects), config.max_rois))]
+    # Objects come first and are already mutually distinct, so all survive and suppress components.
+    kept = dedup(pool, config.max_iou, limit=config.max_rois)
+    comp_index = kept[kept >= len(objects)]
+    chosen = [(i, "object") for i in range(len(objects))]
     chosen += [(int(i), "component") for i in comp_index]
     return [_roi(roi_id, kind, pool, i, segmenter) for roi_id, (i, kind) in enumerate(chosen)]
 

@@ -1,0 +1,137 @@
+"""Segment Anything (`sam_vit_b`, `sam_vit_l`, `sam_vit_h`) from a local checkpoint.
+
+"Embed once, prompt many": `set_image` runs the image encoder once; point and box prompts then go
+through `SamPredictor.predict_torch` in batches on that one embedding. Point masks pass SAM's own
+quality gates (predicted IoU and stability score, as in `SamAutomaticMaskGenerator`, computed with
+`segment_anything.utils.amg`); a box keeps its best of three masks by predicted IoU.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from functools import partial
+
+import numpy as np
+import torch
+from segment_anything import SamPredictor, sam_model_registry
+from segment_anything.modeling import ImageEncoderViT, MaskDecoder, PromptEncoder, Sam, TwoWayTransformer
+from segment_anything.utils import amg
+
+from pipeline.masks._checkpoints import CheckpointSpec, checkpoint_specs, load_into
+from pipeline.masks._registry import SEGMENTERS
+from pipeline.masks.base import Candidates, Provenance
+
+
+@dataclass(frozen=True)
+class SamConfig:
+    # Prompts per decoder call: 32 prompts x 3 masks of a 1,024 x 683 image as float32 logits
+    # is ~270 MB; more saves little time on CPU (the embedding dominates).
+    points_per_batch: int = 32
+    pred_iou_thresh: float = 0.88  # SamAutomaticMaskGenerator's default gate on predicted IoU
+    stability_score_thresh: float = 0.95  # its default gate on the stability score
+    stability_score_offset: float = 1.0  # its default logit offset for the stability score
+
+
+class SamSegmenter:
+    """A SAM-family model behind the `Segmenter` interface (see module docstring).
+
+    Args:
+        model: a built `Sam` (or MobileSAM's `Sam`) with weights loaded.
+        provenance: name and weight file recorded with every ROI.
+        predictor_cls: the predictor class of the model's package (MobileSAM ships its own).
+        config: batching and quality gates.
+    """
+
+    def __init__(self, model: torch.nn.Module, provenance: Provenance, predictor_cls=SamPredictor,
+                 config: SamConfig | None = None) -> None:
+        self.config = config or SamConfig()
+        self.provenance = provenance
+        self.predictor = predictor_cls(model.eval())
+
+    def set_image(self, image: np.ndarray) -> None:
+        """Embed uint8 RGB (H, W, 3) once; later prompts reuse the embedding."""
+        with torch.inference_mode():
+            self.predictor.set_image(image, image_format="RGB")
+
+    def segment_points(self, points: np.ndarray) -> Candidates:
+        """All three masks of each float32 (N, 2) (x, y) point that pass the quality gates."""
+        batches = amg.batch_iterator(self.config.points_per_batch, np.asarray(points, np.float32).reshape(-1, 2))
+        return Candidates.concat([self._point_batch(batch) for (batch,) in batches])
+
+    def segment_boxes(self, boxes: np.ndarray) -> Candidates:
+        """The best mask (by predicted IoU) of each XYXY box float32 (N, 4)."""
+        batches = amg.batch_iterator(self.config.points_per_batch, np.asarray(boxes, np.float32).reshape(-1, 4))
+        return Candidates.concat([self._box_batch(batch) for (batch,) in batches])
+
+    def _point_batch(self, points: np.ndarray) -> Candidates:
+        p = self.predictor
+        coords = torch.as_tensor(p.transform.apply_coords(points, p.original_size), device=p.device)
+        labels = torch.ones(len(points), 1, dtype=torch.int, device=p.device)  # 1 = foreground
+        with torch.inference_mode():
+            logits, iou, _ = p.predict_torch(coords[:, None, :], labels, multimask_output=True, return_logits=True)
+        return self._candidates(logits.flatten(0, 1), iou.flatten(0, 1), gate=True)
+
+    def _box_batch(self, boxes: np.ndarray) -> Candidates:
+        p = self.predictor
+        prompts = p.transform.apply_boxes_torch(torch.as_tensor(boxes, device=p.device), p.original_size)
+        with torch.inference_mode():
+            logits, iou, _ = p.predict_torch(None, None, boxes=prompts, multimask_output=True, return_logits=True)
+        best = iou.argmax(dim=1)  # (B,): the multimask output SAM itself rates best
+        rows = torch.arange(len(boxes), device=iou.device)
+        return self._candidates(logits[rows, best], iou[rows, best], gate=False)
+
+    def _candidates(self, logits: torch.Tensor, iou: torch.Tensor, gate: bool) -> Candidates:
+        """logits float (N, H, W), iou (N,) -> binarised, gated, RLE-encoded candidates."""
+        cfg, threshold = self.config, self.predictor.model.mask_threshold
+        stability = amg.calculate_stability_score(logits, threshold, cfg.stability_score_offset)
+        keep = torch.ones_like(iou, dtype=torch.bool)
+        if gate:
+            keep = (iou >= cfg.pred_iou_thresh) & (stability >= cfg.stability_score_thresh)
+        masks = (logits[keep] > threshold).cpu().numpy()
+        scores = iou[keep].clamp(0, 1).cpu().numpy()  # predicted IoU can leave 0..1 slightly
+        return Candidates.from_masks(masks, scores, stability[keep].cpu().numpy())
+
+
+def load_sam(spec: CheckpointSpec, build: Callable[[], torch.nn.Module], checkpoint: str | None, device: str,
+             predictor_cls=SamPredictor) -> SamSegmenter:
+    """Build a SAM-family model and load its local checkpoint, checked against `spec` first."""
+    if checkpoint is None:
+        raise ValueError(f"{spec.name} needs a checkpoint path (nothing is downloaded); {spec.hint()}")
+    model = load_into(build(), checkpoint, spec).to(device)
+    return SamSegmenter(model, Provenance.of_file(spec.name, checkpoint), predictor_cls)
+
+
+def build_tiny_random_sam(seed: int = 0, image_size: int = 256) -> Sam:
+    """A SAM of the library's own modules with tiny dimensions and RANDOM weights.
+
+    For tests and benchmarks of the code path only (prompting, batching, gates): its masks mean
+    nothing, so it is deliberately not in the registry and never a mask source of a build.
+    """
+    torch.manual_seed(seed)
+    dim, patch = 32, 16
+    grid = image_size // patch
+    encoder = ImageEncoderViT(
+        img_size=image_size, patch_size=patch, embed_dim=dim, depth=2, num_heads=2, mlp_ratio=2.0,
+        out_chans=dim, qkv_bias=True, norm_layer=partial(torch.nn.LayerNorm, eps=1e-6),
+        use_rel_pos=True, window_size=4, global_attn_indexes=(1,),
+    )
+    prompt = PromptEncoder(embed_dim=dim, image_embedding_size=(grid, grid),
+                           input_image_size=(image_size, image_size), mask_in_chans=4)
+    decoder = MaskDecoder(
+        num_multimask_outputs=3, transformer_dim=dim, iou_head_depth=2, iou_head_hidden_dim=dim,
+        transformer=TwoWayTransformer(depth=1, embedding_dim=dim, mlp_dim=2 * dim, num_heads=2),
+    )
+    return Sam(encoder, prompt, decoder, pixel_mean=[123.675, 116.28, 103.53], pixel_std=[58.395, 57.12, 57.375]).eval()
+
+
+def _register(variant: str) -> None:
+    name = f"sam_{variant}"
+
+    @SEGMENTERS.register(name)
+    def create(checkpoint: str | None = None, device: str = "cpu") -> SamSegmenter:
+        return load_sam(checkpoint_specs()[name], sam_model_registry[variant], checkpoint, device)
+
+
+for _variant in ("vit_b", "vit_l", "vit_h"):
+    _register(_variant)
