@@ -13,7 +13,7 @@ are *permanent* (raised at once as `PermanentDownloadError`).
 from __future__ import annotations
 
 import re
-import time
+import threading
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -31,6 +31,10 @@ class DownloadError(RuntimeError):
 
 class PermanentDownloadError(DownloadError):
     """A failure that retrying cannot fix (404, HTML page, too large)."""
+
+
+class DownloadCancelled(DownloadError):
+    """The caller's cancel event was set; the ``.part`` is kept for a later resume."""
 
 
 class _Transient(Exception):
@@ -78,7 +82,13 @@ def part_path(dest: Path) -> Path:
     return dest.with_name(dest.name + ".part")
 
 
-def download_file(client: httpx.Client, url: str, dest: str | Path, policy: RetryPolicy = RetryPolicy()) -> Downloaded:
+def download_file(
+    client: httpx.Client,
+    url: str,
+    dest: str | Path,
+    policy: RetryPolicy = RetryPolicy(),
+    cancel: threading.Event | None = None,
+) -> Downloaded:
     """Download `url` into ``<dest>.part`` (not renamed: the caller verifies first).
 
     Args:
@@ -86,6 +96,7 @@ def download_file(client: httpx.Client, url: str, dest: str | Path, policy: Retr
         url: http(s) address.
         dest: final path of the file; only ``<dest>.part`` is written.
         policy: retries, backoff, timeouts and limits.
+        cancel: when set (by another thread), stop between chunks or backoff waits.
 
     Returns:
         `Downloaded` describing the complete ``.part`` file.
@@ -93,11 +104,15 @@ def download_file(client: httpx.Client, url: str, dest: str | Path, policy: Retr
     Raises:
         PermanentDownloadError: a failure that retrying cannot fix (the ``.part`` is removed).
         DownloadError: still failing after ``policy.retries`` retries (the ``.part`` is kept for resume).
+        DownloadCancelled: `cancel` was set (the ``.part`` is kept for resume).
     """
     part = part_path(Path(dest))
+    cancel = threading.Event() if cancel is None else cancel  # a fresh one is never set: plain waits
     for attempt in range(policy.retries + 1):
+        if cancel.is_set():
+            raise DownloadCancelled(f"{url}: cancelled before attempt {attempt + 1}")
         try:
-            size, resumed = _attempt(client, url, part, policy)
+            size, resumed = _attempt(client, url, part, policy, cancel)
             return Downloaded(part, size, attempt + 1, resumed)
         except PermanentDownloadError as err:
             part.unlink(missing_ok=True)
@@ -108,13 +123,15 @@ def download_file(client: httpx.Client, url: str, dest: str | Path, policy: Retr
             if isinstance(err, _Restart):
                 part.unlink(missing_ok=True)
             if attempt < policy.retries:
-                time.sleep(policy.delay(attempt, getattr(err, "retry_after", None)))
+                cancel.wait(policy.delay(attempt, getattr(err, "retry_after", None)))
     error = DownloadError(f"{url}: still failing after {policy.retries + 1} attempts: {_describe(last)}")
     error.attempts = policy.retries + 1
     raise error
 
 
-def _attempt(client: httpx.Client, url: str, part: Path, policy: RetryPolicy) -> tuple[int, bool]:
+def _attempt(
+    client: httpx.Client, url: str, part: Path, policy: RetryPolicy, cancel: threading.Event
+) -> tuple[int, bool]:
     """One GET, resuming from the ``.part`` size; returns (final size, whether it resumed)."""
     offset = part.stat().st_size if part.exists() else 0
     # identity: a compressed transfer would make Range offsets and Content-Length mean other bytes
@@ -123,7 +140,7 @@ def _attempt(client: httpx.Client, url: str, part: Path, policy: RetryPolicy) ->
         if response.status_code == 416 and offset and _range_total(response) == offset:
             return offset, True  # the partial file is already complete
         start, total = _plan(response, offset, policy)
-        written = _write_body(response, part, start, policy)
+        written = _write_body(response, part, start, policy, cancel)
     if total is not None and written != total:
         raise _Transient(f"short body: {written} of {total} bytes")
     return written, start > 0
@@ -157,7 +174,9 @@ def _check_status(response: httpx.Response, offset: int) -> None:
     raise PermanentDownloadError(f"HTTP {code} {response.reason_phrase}".strip())
 
 
-def _write_body(response: httpx.Response, part: Path, start: int, policy: RetryPolicy) -> int:
+def _write_body(
+    response: httpx.Response, part: Path, start: int, policy: RetryPolicy, cancel: threading.Event
+) -> int:
     """Stream the body into `part` (appending when `start` > 0); return the file's size after."""
     if start == 0 and part.exists():
         part.unlink()  # a 200 or a 416 restart: the old partial bytes are not a prefix we can trust
@@ -168,6 +187,8 @@ def _write_body(response: httpx.Response, part: Path, start: int, policy: RetryP
             if written > policy.max_bytes:
                 raise PermanentDownloadError(f"the body passed the {policy.max_bytes}-byte limit")
             f.write(chunk)
+            if cancel.is_set():
+                raise DownloadCancelled("cancelled mid-file")
     return written
 
 

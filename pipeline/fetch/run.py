@@ -19,6 +19,7 @@ after the ledger is written.
 from __future__ import annotations
 
 import os
+import threading
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, field
@@ -153,11 +154,12 @@ def _run(
         return
     limits = httpx.Limits(max_connections=jobs, max_keepalive_connections=jobs)
     headers = {"User-Agent": config.user_agent}
+    cancel = threading.Event()  # set on Ctrl-C: workers stop mid-file, keeping their .part to resume
     with httpx.Client(follow_redirects=True, limits=limits, headers=headers) as client:
         pool = ThreadPoolExecutor(max_workers=jobs, thread_name_prefix="fetch-raise")
         try:
             futures: list[Future[LedgerRow]] = [
-                pool.submit(fetch_one, client, entry, out_dir, config) for entry in todo
+                pool.submit(fetch_one, client, entry, out_dir, config, cancel) for entry in todo
             ]
             for done, future in enumerate(as_completed(futures), start=1):
                 row = future.result()
@@ -167,12 +169,23 @@ def _run(
                     write_ledger(report.ledger_path, ledger.values())
                 if progress is not None:
                     progress(row, done, len(todo))
+        except BaseException:
+            cancel.set()
+            raise
         finally:
             pool.shutdown(wait=True, cancel_futures=True)
 
 
-def fetch_one(client: httpx.Client, entry: RaiseEntry, out_dir: Path, config: FetchConfig) -> LedgerRow:
+def fetch_one(
+    client: httpx.Client,
+    entry: RaiseEntry,
+    out_dir: Path,
+    config: FetchConfig,
+    cancel: threading.Event | None = None,
+) -> LedgerRow:
     """Download, verify and place one file; never raises for a remote or content failure.
+
+    `cancel`, when set by another thread, stops the download; the row then reports it as failed.
 
     Returns:
         an ``"ok"`` row describing the verified file at ``out_dir / entry.name``, or a ``"failed"`` row
@@ -184,7 +197,7 @@ def fetch_one(client: httpx.Client, entry: RaiseEntry, out_dir: Path, config: Fe
     try:
         dest = _inside(out_dir, entry.name)
         check_url(url)
-        got = download_file(client, url, dest, config.policy)
+        got = download_file(client, url, dest, config.policy, cancel)
         attempts = got.attempts
         info = _verify_or_discard(got.part)
     except (DownloadError, NotRawError, ValueError, httpx.HTTPError, httpx.InvalidURL) as err:

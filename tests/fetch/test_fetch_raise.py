@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import hashlib
+import threading
 from pathlib import Path
 
+import httpx
 import pyarrow.parquet as pq
 import pytest
 
 from pipeline.fetch import FetchConfig, fetch_raise
-from pipeline.fetch.download import RetryPolicy
+from pipeline.fetch.download import DownloadCancelled, RetryPolicy, download_file
 from pipeline.fetch.ledger import LEDGER_NAME, SCHEMA
 
 # Fast retries: the behaviour under test is the same at 10 ms as at 1 s.
@@ -229,3 +231,31 @@ def test_backoff_doubles_honours_retry_after_and_is_capped():
     policy = RetryPolicy(backoff_s=1.0, max_backoff_s=10.0)
     assert [policy.delay(a) for a in range(5)] == [1.0, 2.0, 4.0, 8.0, 10.0]
     assert policy.delay(0, retry_after=5) == 5.0 and policy.delay(0, retry_after=120) == 10.0
+
+
+def test_an_interrupted_run_keeps_its_ledger_and_the_next_run_finishes(make_csv, raise_server, raw_bodies, tmp_path):
+    _, state = raise_server
+    csv, out = make_csv(), tmp_path / "raw"
+
+    def interrupt(row, done, total):  # stands in for Ctrl-C after the first file
+        raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        fetch_raise(csv, out, jobs=1, config=FAST, progress=interrupt)
+    rows = pq.read_table(out / LEDGER_NAME).to_pylist()
+    assert len(rows) == 1 and rows[0]["status"] == "ok"  # written on the way out
+    n_requests = len(state.requests)
+    again = fetch_raise(csv, out, jobs=2, config=FAST)
+    assert again.ok and len(again.skipped) == 1 and len(again.fetched) == len(raw_bodies) - 1
+    assert len(state.requests) - n_requests <= len(raw_bodies) - 1  # nothing fetched twice in this run
+
+
+def test_a_cancelled_download_makes_no_request_and_keeps_the_part(raise_server, raw_bodies, tmp_path):
+    base, state = raise_server
+    name = sorted(raw_bodies)[0]
+    (tmp_path / f"{name}.part").write_bytes(b"II*\x00")
+    cancel = threading.Event()
+    cancel.set()
+    with httpx.Client() as client, pytest.raises(DownloadCancelled):
+        download_file(client, f"{base}/NEF/{name}", tmp_path / name, FAST.policy, cancel)
+    assert state.requests == [] and (tmp_path / f"{name}.part").read_bytes() == b"II*\x00"
