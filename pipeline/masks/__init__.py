@@ -13,7 +13,7 @@ from __future__ import annotations
 from typing import Any
 
 # Imported for their registrations (a module's file name is the family it registers).
-from pipeline.masks import felzenszwalb_rag, region_proposals, sam  # noqa: F401
+from pipeline.masks import fasterrcnn, felzenszwalb_rag, mobile_sam, region_proposals, sam, seem  # noqa: F401
 from pipeline.masks._registry import DETECTORS, SEGMENTERS
 from pipeline.masks.base import Candidates, Detections, Detector, Provenance, Segmenter
 from pipeline.masks.io import RoiFile, provenance, read_rois_json, write_rois_json
