@@ -106,7 +106,13 @@ def shard_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return out
 
 
-def fast_config(**stage_overrides) -> ModelConfig:
+@pytest.fixture(scope="session")
+def fast_config():
+    """A factory: fast_config(**stage_overrides) -> the tiny ModelConfig for short test runs."""
+    return _fast_config
+
+
+def _fast_config(**stage_overrides) -> ModelConfig:
     """The tiny config with a log line per step and a short warm-up (test runs are a few steps)."""
     config = create_config("tiny")
     stage = dataclasses.replace(config.train.stage1, **{"batch_size": 4, "warmup_steps": 2, **stage_overrides})

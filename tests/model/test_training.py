@@ -1,0 +1,68 @@
+"""The tiny model learns, and a killed-and-resumed run follows the uninterrupted loss curve."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+import torch
+
+from model.data import sample_items
+from model.scoring import assess_items, level_probabilities
+from model.train import CHECKPOINT, LOG, RunOptions, load_trained, read_log, train
+
+
+@pytest.fixture(scope="module")
+def overfit_run(samples, tmp_path_factory, fast_config):
+    out = tmp_path_factory.mktemp("overfit")
+    config = fast_config(epochs=100, batch_size=6)
+    records = train(config, lambda epoch: samples, out, RunOptions(max_steps=40, progress=False))
+    return out, records
+
+
+def test_tiny_model_overfits(overfit_run):
+    _, records = overfit_run
+    first, last = records[0]["loss"], min(r["loss"] for r in records[-5:])
+    assert len(records) == 40
+    assert last <= 0.5 * first, f"loss {first:.3f} -> {last:.3f}"
+
+
+def test_trained_scores_follow_labels(overfit_run, samples):
+    """After overfitting, the good ROI (0) scores higher quality and importance than the bad one (1)."""
+    out, _ = overfit_run
+    model, tokenizer = load_trained(out)
+    items = list(sample_items(samples[1], model.config, stage=2, seed=0, epoch=0))  # noise variant: 0 fair/good, 1 bad
+    for task in ("quality", "importance"):
+        probabilities = level_probabilities(model, tokenizer, items, task)
+        assert torch.allclose(probabilities.sum(-1), torch.ones(len(items)), atol=1e-5)
+    results = assess_items(model, tokenizer, items)
+    assert results[0]["quality_score"] > results[1]["quality_score"]
+    assert results[0]["importance_score"] > results[1]["importance_score"]
+
+
+def test_killed_run_resumes_on_the_same_loss_curve(samples, tmp_path, fast_config):
+    config = fast_config(epochs=3)  # 12 items, 4 per step: 3 steps an epoch, 9 in all
+    whole = train(config, lambda epoch: samples, tmp_path / "whole", RunOptions(progress=False))
+    # Killed after step 5: the last checkpoint is step 4, so step 5 is redone after the restart.
+    killed = train(config, lambda epoch: samples, tmp_path / "killed", RunOptions(progress=False, stop_after=5))
+    assert [r["step"] for r in killed] == [1, 2, 3, 4, 5]
+    assert torch.load(tmp_path / "killed" / CHECKPOINT, weights_only=False)["state"] == {"step": 4, "epoch": 1, "position": 4}
+    resumed = train(config, lambda epoch: samples, tmp_path / "killed", RunOptions(progress=False))
+    assert [r["step"] for r in resumed] == [5, 6, 7, 8, 9]
+    logged = read_log(tmp_path / "killed")
+    assert [r["step"] for r in logged] == list(range(1, 10))  # the killed run's step 5 line was replaced
+    assert [r["loss"] for r in logged] == pytest.approx([r["loss"] for r in whole], rel=1e-5)
+    assert [r["lr"] for r in logged] == pytest.approx([r["lr"] for r in whole])
+    weights = [torch.load(tmp_path / run / "trainable.pt") for run in ("whole", "killed")]
+    for name, value in weights[0].items():
+        torch.testing.assert_close(weights[1][name], value, rtol=1e-4, atol=1e-6)
+
+
+def test_gradient_accumulation_and_bf16_run(samples, tmp_path, fast_config):
+    config = fast_config(batch_size=2, grad_accum=2)
+    records = train(config, lambda epoch: samples, tmp_path, RunOptions(progress=False, max_steps=2, precision="bf16"))
+    assert [r["step"] for r in records] == [1, 2]
+    assert all(torch.isfinite(torch.tensor(r["loss"])) for r in records)
+    run = json.loads((tmp_path / "run.json").read_text())
+    assert run["total_steps"] == 2 and run["options"]["precision"] == "bf16"
+    assert (tmp_path / LOG).exists()
