@@ -41,6 +41,12 @@ def test_tolerates_column_variants(tmp_path, header, row):
     assert entries[0].url == URL and entries[0].camera.upper() == "NIKON D90"
 
 
+def test_semicolons_inside_fields_do_not_change_the_separator(tmp_path):
+    rows = "".join(f"r{i},{URL.replace('r000da54ft', f'r{i}')},Nikon D90,indoor;people;night\n" for i in range(5))
+    entries, problems = read_raise_csv(_write(tmp_path, "File,NEF,Device,Keywords\n" + rows))
+    assert problems == [] and [e.name for e in entries] == [f"r{i}.NEF" for i in range(5)]
+
+
 def test_prefers_the_nef_address_over_other_columns(tmp_path):
     text = f"File,URL,NEF\nr1,http://x/r1.TIF,{URL}\n"
     [entry], _ = read_raise_csv(_write(tmp_path, text))
