@@ -148,8 +148,7 @@ def _usage(stats: list[Any]) -> str:
         f"for s in wds.WebDataset('{example}', shardshuffle=False).decode('rgb'):\n"
         "    image, record = s['png'], s['json']  # HxWx3 float, dict\n"
         "```\n\n"
-        "Shards built from RAISE inherit its licence (research, non-commercial).\n\n"
-        + _stats_block(stats)
+        "Shards built from RAISE inherit its licence (research, non-commercial).\n\n" + _stats_block(stats)
     )
 
 

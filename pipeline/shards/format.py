@@ -88,10 +88,10 @@ def encode_image(image: np.ndarray, compression: int) -> bytes:
 
 def decode_image(data: bytes) -> np.ndarray:
     """Decode PNG bytes to a uint8 (H, W, 3) RGB array."""
-    image = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_COLOR)
+    image = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_COLOR_RGB)  # RGB directly: no copy
     if image is None:
         raise ValueError("not a decodable PNG image")
-    return image[..., ::-1].copy()
+    return image
 
 
 def dump_json(record: Mapping[str, Any]) -> bytes:

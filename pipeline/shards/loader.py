@@ -27,9 +27,9 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 import webdataset as wds
+from pycocotools import mask as mask_utils
 from webdataset.shardlists import expand_urls as wds_expand_urls
 
-from pipeline.records import decode_mask
 from pipeline.shards.format import IMAGE_EXT, JSON_EXT, REFERENCE_TYPE, decode_image
 
 REFERENCE_MODES = ("skip", "include", "attach")
@@ -158,19 +158,31 @@ def decode_sample(sample: dict[str, Any]) -> dict[str, Any]:
     """
     record = json.loads(sample[JSON_EXT])
     height, width = record["height"], record["width"]
-    masks = [decode_mask(roi["rle"]) for roi in record["rois"]]
     decoded = {
         "key": record["key"],
         "ref_id": record["ref_id"],
         "dist_type": record["dist_type"],
         "level": record["level"],
         "image": _to_tensor(decode_image(sample[IMAGE_EXT])),
-        "masks": torch.from_numpy(np.stack(masks) if masks else np.zeros((0, height, width), bool)),
+        "masks": decode_masks([roi["rle"] for roi in record["rois"]], height, width),
         "rois": record["rois"],
     }
     if "reference." + IMAGE_EXT in sample:
         decoded["reference"] = _to_tensor(decode_image(sample["reference." + IMAGE_EXT]))
     return decoded
+
+
+def decode_masks(rles: list[dict[str, Any]], height: int, width: int) -> torch.Tensor:
+    """COCO RLEs to a bool tensor (R, H, W), decoded in one pycocotools call.
+
+    The tensor is a zero-copy view of pycocotools' column-major output (strides (H*W, 1, H)):
+    making it C-contiguous would cost as much as the decode itself; call .contiguous() if needed.
+    """
+    if not rles:
+        return torch.zeros((0, height, width), dtype=torch.bool)
+    coded = [{"size": list(r["size"]), "counts": r["counts"].encode("ascii")} for r in rles]
+    masks = mask_utils.decode(coded)  # uint8 (H, W, R), Fortran order
+    return torch.from_numpy(masks).permute(2, 0, 1).view(torch.bool)
 
 
 def _to_tensor(image: np.ndarray) -> torch.Tensor:
