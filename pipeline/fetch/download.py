@@ -53,10 +53,10 @@ class _Restart(_Transient):
 class RetryPolicy:
     """How hard to try one file."""
 
-    retries: int = 5  # attempts after the first; RAISE's server drops connections under load
+    retries: int = 5  # attempts after the first; a bulk fetch of ~100 GB will meet dropped connections
     backoff_s: float = 1.0  # first wait; doubles each attempt (1, 2, 4, 8, 16 s)
     max_backoff_s: float = 60.0  # cap, so a long outage costs minutes, not hours
-    timeout_s: float = 60.0  # connect/read timeout; a 25 MB NEF over a slow link streams for minutes, reads do not stall
+    timeout_s: float = 60.0  # per connect/read, not per file: a slow link may stream a NEF for minutes
     max_bytes: int = 256 * 2**20  # RAISE NEFs are < 30 MB; a body past this is not a RAW file
 
     def delay(self, attempt: int, retry_after: float | None = None) -> float:
@@ -74,7 +74,7 @@ class Downloaded:
     part: Path
     size: int
     attempts: int
-    resumed: bool  # at least one attempt continued a partial file with a 206
+    resumed: bool  # the successful attempt continued a partial file (206) rather than starting at 0
 
 
 def part_path(dest: Path) -> Path:
@@ -195,7 +195,7 @@ def _write_body(
 def _content_range(response: httpx.Response) -> tuple[int, int | None]:
     match = _CONTENT_RANGE.fullmatch(response.headers.get("content-range", "").strip())
     if not match:
-        raise _Transient(f"206 without a usable Content-Range: {response.headers.get('content-range')!r}")
+        raise _Restart(f"206 without a usable Content-Range: {response.headers.get('content-range')!r}")
     return int(match[1]), _int_or_none(match[3])
 
 

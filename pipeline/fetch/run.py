@@ -117,14 +117,14 @@ def fetch_raise(
         `FetchReport`; ``report.paths`` lists the verified files in list order.
 
     Raises:
-        ValueError: the CSV has no download-address column, or `jobs` < 1.
+        ValueError: the CSV has no download-address column, `jobs` < 1 or `limit` < 0.
     """
-    if jobs < 1:
-        raise ValueError(f"jobs must be at least 1, got {jobs}")
-    out_dir = Path(out_dir)
-    out_dir.mkdir(parents=True, exist_ok=True)
+    if jobs < 1 or (limit is not None and limit < 0):
+        raise ValueError(f"need jobs >= 1 and limit >= 0 (or None), got jobs={jobs}, limit={limit}")
     entries, problems = read_raise_csv(csv_path)
     entries = entries[:limit] if limit is not None else entries
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
     report = FetchReport(out_dir, out_dir / LEDGER_NAME, problems=problems, entries=entries)
     ledger = read_ledger(report.ledger_path)
     todo = []

@@ -259,3 +259,18 @@ def test_a_cancelled_download_makes_no_request_and_keeps_the_part(raise_server, 
     with httpx.Client() as client, pytest.raises(DownloadCancelled):
         download_file(client, f"{base}/NEF/{name}", tmp_path / name, FAST.policy, cancel)
     assert state.requests == [] and (tmp_path / f"{name}.part").read_bytes() == b"II*\x00"
+
+
+@pytest.mark.parametrize("jobs, limit", [(0, None), (1, -1)])
+def test_bad_jobs_or_limit_are_refused(make_csv, tmp_path, jobs, limit):
+    with pytest.raises(ValueError, match="jobs >= 1 and limit >= 0"):
+        fetch_raise(make_csv(), tmp_path / "raw", jobs=jobs, limit=limit)
+    assert not (tmp_path / "raw").exists()
+
+
+def test_an_unusable_list_creates_no_output_folder(tmp_path):
+    bad = tmp_path / "bad.csv"
+    bad.write_text("File,TIFF\nr1,http://x/r1.TIF\n")
+    with pytest.raises(ValueError, match="no download-address column"):
+        fetch_raise(bad, tmp_path / "raw")
+    assert not (tmp_path / "raw").exists()
