@@ -65,7 +65,9 @@ def load_templates(path: Path = TEMPLATES_PATH) -> Templates:
             p_air=float(raw["stage1"]["p_air"]),
         )
     except (KeyError, TypeError) as error:
-        raise ValueError(f"{path}: missing or malformed template entry {error}; compare with {TEMPLATES_PATH}") from error
+        raise ValueError(
+            f"{path}: missing or malformed template entry {error}; compare with {TEMPLATES_PATH}"
+        ) from error
     if REGION_TOKENS not in templates.region_prefix:
         raise ValueError(f"{path}: region_prefix must contain {REGION_TOKENS!r}")
     if not 0.0 <= templates.p_air <= 1.0:
@@ -134,7 +136,9 @@ def _check_label(label: dict[str, Any]) -> None:
         if word not in LEVEL_WORDS[task]:
             raise ValueError(f"label {task}_level must be one of {LEVEL_WORDS[task]}, got {word!r}")
     if label.get("distortion") not in (CLEAN, *DISTORTION_TYPES):
-        raise ValueError(f"label distortion must be {CLEAN!r} or one of {DISTORTION_TYPES}, got {label.get('distortion')!r}")
+        raise ValueError(
+            f"label distortion must be {CLEAN!r} or one of {DISTORTION_TYPES}, got {label.get('distortion')!r}"
+        )
 
 
 def _air(templates: Templates, label: dict[str, Any], task: str) -> dict[str, str]:
@@ -145,7 +149,9 @@ def _air(templates: Templates, label: dict[str, Any], task: str) -> dict[str, st
     return _record(templates, "AIR", task, templates.air_questions[task], answer)
 
 
-def _jir(templates: Templates, label: dict[str, Any], task: str, yes: bool, rng: random.Random | None) -> dict[str, str]:
+def _jir(
+    templates: Templates, label: dict[str, Any], task: str, yes: bool, rng: random.Random | None
+) -> dict[str, str]:
     """A yes/no question: `yes` asks about the label's own value, otherwise about another one."""
     if task == "distortion":
         asked = label["distortion"] if yes else _other_distortion(label, rng)

@@ -27,7 +27,9 @@ def _label(quality="good", importance="minor", distortion="blur", severity="mode
 
 
 def _all_labels():
-    for quality, importance, severity in zip(LEVEL_WORDS["quality"], LEVEL_WORDS["importance"], LEVEL_WORDS["severity"], strict=True):
+    for quality, importance, severity in zip(
+        LEVEL_WORDS["quality"], LEVEL_WORDS["importance"], LEVEL_WORDS["severity"], strict=True
+    ):
         for distortion in (CLEAN, *DISTORTION_TYPES):
             yield _label(quality, importance, distortion, severity, dist_type="noise")
 
@@ -62,7 +64,9 @@ def test_jir_answers_are_balanced_and_true(mode):
             if item["kind"] != "JIR":
                 continue
             answers[item["answer"]] += 1
-            asked_truth = _truth_word(label, item["task"]) in item["question"].split(". ", 1)[1].rstrip("?") + " "
+            asked_truth = (
+                _truth_word(label, item["task"]) in item["question"].split(". ", 1)[1].rstrip("?") + " "
+            )
             assert (item["answer"] == "Yes") == asked_truth, item
     total = answers["Yes"] + answers["No"]
     assert abs(answers["Yes"] - answers["No"]) <= (0 if mode == "stage2" else 0.05 * total), answers
@@ -70,7 +74,9 @@ def test_jir_answers_are_balanced_and_true(mode):
 
 def _truth_word(label, task):
     if task == "distortion":
-        return "without distortion" if label["distortion"] == CLEAN else f"in {label['distortion']} distortion"
+        return (
+            "without distortion" if label["distortion"] == CLEAN else f"in {label['distortion']} distortion"
+        )
     return f" {label[f'{task}_level']} "
 
 

@@ -1,0 +1,186 @@
+"""Label metrics: a registry over pyiqa's full-reference metrics, with their settings as data.
+
+`create_metric(name, weights=None, device="cpu")` builds a `LabelMetric` from `metrics.yaml`. Every
+metric scores batches against a *prepared* reference (`prepare` once, `raw` many times), so that a
+metric that can reuse reference-side work (TOPIQ-FR: the backbone features) does it once per
+reference; `raw_naive` is the plain per-pair pyiqa call, kept for tests and the benchmark.
+
+Example:
+    >>> metric = create_metric("gmsd_rgb")
+    >>> ref = torch.rand(1, 3, 64, 64)
+    >>> metric.normalise(metric.raw(ref, metric.prepare(ref)))  # identical images: quality 1
+    array([1.], dtype=float32)
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pyiqa
+import torch
+import yaml
+
+SETTINGS_PATH = Path(__file__).parent / "metrics.yaml"
+# The default of `make shards`: weight-free (no download, no weight file), fast enough for the
+# budget of ~60 s per reference, and sensitive to all six distortion types (docs/labels.md).
+DEFAULT_METRIC = "gmsd_rgb"
+# Pass as `weights=` to build TOPIQ-FR with random weights: code paths and tests only, never labels.
+RANDOM_WEIGHTS = "random-init"
+
+
+@dataclass(frozen=True)
+class MetricSettings:
+    """One entry of metrics.yaml (see the comments there for each field)."""
+
+    name: str
+    builder: str
+    pyiqa: str
+    lower_better: bool
+    best: float
+    worst: float
+    clean_threshold: float
+    drop_scale: float
+    gamma: float
+    min_size: int
+    crop_max_side: int | None
+    whole_max_side: int
+    pyiqa_options: dict[str, Any] = field(default_factory=dict)
+    weights_file: str | None = None
+    weights_url: str | None = None
+
+
+class LabelMetric:
+    """A full-reference metric ready to label: pyiqa model + settings + provenance.
+
+    Images are float32 tensors (B, 3, H, W) in 0..1 on the metric's device.
+    """
+
+    def __init__(
+        self, settings: MetricSettings, model: torch.nn.Module, weights: str | None, label_source: bool
+    ):
+        self.settings = settings
+        self.model = model  # a pyiqa InferenceModel
+        self.weights = weights
+        self.label_source = label_source
+        self.device = model.device
+
+    @property
+    def name(self) -> str:
+        return self.settings.name
+
+    def prepare(self, ref: torch.Tensor) -> Any:
+        """Reference-side work, done once per reference crop (1, 3, H, W); the default keeps the tensor."""
+        return ref
+
+    @torch.inference_mode()
+    def raw(self, dist: torch.Tensor, prepared: Any) -> torch.Tensor:
+        """Raw scores (B,) of a batch of distorted images against one prepared reference."""
+        ref = prepared.expand(dist.shape[0], -1, -1, -1).contiguous()  # pyiqa metrics may `.view` it
+        return self.model(dist, ref).reshape(-1).float()
+
+    @torch.inference_mode()
+    def raw_naive(self, dist: torch.Tensor, ref: torch.Tensor) -> torch.Tensor:
+        """The plain pyiqa call, one pair at a time (reference recomputed every time)."""
+        return torch.cat([self.model(d[None], ref).reshape(-1).float() for d in dist])
+
+    def normalise(self, raw: torch.Tensor | np.ndarray) -> np.ndarray:
+        """Raw scores to quality 0..1, higher = closer to the reference (float32)."""
+        raw = raw.detach().cpu().numpy() if isinstance(raw, torch.Tensor) else np.asarray(raw)
+        s = self.settings
+        return np.clip((raw - s.worst) / (s.best - s.worst), 0.0, 1.0).astype(np.float32)
+
+    def provenance(self) -> dict[str, Any]:
+        """What produced the labels: recorded with every build."""
+        return {
+            "metric": self.name,
+            "pyiqa": self.settings.pyiqa,
+            "pyiqa_version": pyiqa.__version__,
+            "weights": self.weights,
+            "label_source": self.label_source,
+        }
+
+
+_BUILDERS: dict[str, Callable[[MetricSettings, str | None, str], LabelMetric]] = {}
+
+
+def register_builder(name: str) -> Callable:
+    """Decorator: register a metric builder under `name` (an error on a duplicate name)."""
+
+    def decorate(builder: Callable) -> Callable:
+        if name in _BUILDERS:
+            raise ValueError(f"metric builder {name!r} is already registered")
+        _BUILDERS[name] = builder
+        return builder
+
+    return decorate
+
+
+@functools.cache
+def load_settings(path: Path = SETTINGS_PATH) -> dict[str, MetricSettings]:
+    """Read and validate metrics.yaml (once per process)."""
+    raw = yaml.safe_load(Path(path).read_text())
+    settings = {}
+    for name, entry in raw.items():
+        try:
+            entry = dict(entry)
+            normalise, importance = entry.pop("normalise"), entry.pop("importance")
+            settings[name] = MetricSettings(name=name, **entry, **normalise, **importance)
+        except TypeError as error:
+            raise ValueError(
+                f"{path}: metric {name!r} is malformed ({error}); compare with the other entries"
+            ) from error
+        if settings[name].best == settings[name].worst:
+            raise ValueError(
+                f"{path}: metric {name!r} has best == worst; the normalisation would divide by zero"
+            )
+    return settings
+
+
+def list_metrics() -> list[str]:
+    """Names `create_metric` accepts."""
+    return sorted(load_settings())
+
+
+def create_metric(name: str, weights: str | Path | None = None, device: str = "cpu") -> LabelMetric:
+    """Build a label metric.
+
+    Args:
+        name: one of `list_metrics()`.
+        weights: a local weight file for metrics that need one (topiq_fr); `RANDOM_WEIGHTS` builds
+            random weights for tests (never a label source); must be None for weight-free metrics.
+        device: torch device string.
+
+    Raises:
+        KeyError: unknown name. FileNotFoundError: a needed weight file is missing.
+    """
+    settings = load_settings()
+    if name not in settings:
+        raise KeyError(f"unknown label metric {name!r}; choose one of {list_metrics()}")
+    entry = settings[name]
+    builder = _BUILDERS.get(entry.builder)
+    if builder is None:
+        raise KeyError(f"metric {name!r} names builder {entry.builder!r}; registered: {sorted(_BUILDERS)}")
+    return builder(entry, None if weights is None else str(weights), device)
+
+
+@register_builder("pyiqa")
+def _build_weight_free(settings: MetricSettings, weights: str | None, device: str) -> LabelMetric:
+    if weights is not None:
+        raise ValueError(f"metric {settings.name!r} is weight-free; do not pass weights ({weights!r})")
+    model = pyiqa.create_metric(settings.pyiqa, device=torch.device(device), **settings.pyiqa_options)
+    return LabelMetric(settings, model.eval(), weights=None, label_source=True)
+
+
+def missing_weights_message(settings: MetricSettings, path: str | None) -> str:
+    where = "no weight file was given" if path is None else f"{path} does not exist"
+    return (
+        f"metric {settings.name!r} needs its weight file {settings.weights_file} ({where}). "
+        f"Download the pyiqa release asset {settings.weights_url} once and pass its local path "
+        f"(seagull label --weights PATH); nothing is downloaded at run time. Without it, use a "
+        f"weight-free metric such as {DEFAULT_METRIC!r}."
+    )

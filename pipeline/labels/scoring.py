@@ -1,0 +1,166 @@
+"""Metric scores of one reference: ROI quality and whole-image (pasted) quality for every variant.
+
+Work is arranged so that reference-side work happens once and every metric call is a batch:
+- quality: per ROI, the reference crop is prepared once (TOPIQ: its backbone features) and the
+  crops of all variants (the same size: same mask, same box) are scored in batches;
+- importance: the reference is block-averaged once to the metric's working size
+  (`whole_max_side`) and prepared once, as is every variant; the pasted images are built at that
+  size directly from the two (`crops.paste_small`, exact: block means are local, so only blocks
+  the mask boundary crosses need full-size pixels), and scored per ROI in batches of variants.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from pipeline.labels.crops import (
+    batches,
+    block_factor,
+    block_mean,
+    mask_box,
+    paste_small,
+    quality_crops,
+    to_tensor,
+)
+from pipeline.labels.metrics import LabelMetric
+from pipeline.records import ROI, Variant
+
+
+@dataclass(frozen=True)
+class ScoreConfig:
+    """How images are cut and batched (not what the labels mean: that is in metrics.yaml)."""
+
+    fill: int = 0  # outside-mask pixels of quality crops: black, as the model's local view zeroes them
+    max_batch_pixels: int = 1 << 21  # pixels per metric call: bounds the memory of metric intermediates
+
+
+@dataclass(frozen=True)
+class Scores:
+    """Normalised scores, 0..1 higher = closer to the reference, float32 (V variants, R ROIs).
+
+    Attributes:
+        quality: quality of each ROI crop of each variant.
+        pasted: quality of the reference with the ROI pasted from the variant (whole image).
+        identical: quality of the reference against itself at the working size (1 for weight-free
+            metrics; TOPIQ's own ceiling otherwise): the importance drop is measured from it.
+    """
+
+    quality: np.ndarray
+    pasted: np.ndarray
+    identical: float
+
+
+def score_reference(
+    reference: np.ndarray,
+    rois: Sequence[ROI],
+    variants: Sequence[Variant],
+    metric: LabelMetric,
+    config: ScoreConfig = ScoreConfig(),
+) -> Scores:
+    """Score every (variant, ROI) of one reference.
+
+    Args:
+        reference: uint8 (H, W, 3).
+        rois: ROIs of the reference (masks of shape (H, W)).
+        variants: distorted images, uint8 (H, W, 3) each.
+        metric: a label metric.
+        config: cutting and batching.
+    """
+    masks = [_roi_mask(roi, reference.shape[:2]) for roi in rois]
+    if not masks or not variants:
+        empty = np.zeros((len(variants), len(masks)), np.float32)
+        return Scores(empty, empty.copy(), 1.0)
+    images = _stack_variants(reference, variants)
+    boxes = [mask_box(mask) for mask in masks]
+    quality = np.stack(
+        [roi_quality(reference, images, m, b, metric, config) for m, b in zip(masks, boxes, strict=True)],
+        axis=1,
+    )
+    pasted, identical = pasted_quality(reference, images, masks, metric, config)
+    return Scores(quality, pasted, identical)
+
+
+def roi_quality(
+    reference: np.ndarray,
+    images: np.ndarray,
+    mask: np.ndarray,
+    box: tuple[int, int, int, int],
+    metric: LabelMetric,
+    config: ScoreConfig,
+) -> np.ndarray:
+    """Quality (V,) of one ROI in each of the images uint8 (V, H, W, 3)."""
+    settings = metric.settings
+    cut = functools.partial(
+        quality_crops,
+        mask=mask,
+        box=box,
+        fill=config.fill,
+        min_size=settings.min_size,
+        max_side=settings.crop_max_side,
+    )
+    ref_crop = cut(reference[None])
+    prepared = metric.prepare(to_tensor(ref_crop, metric.device))
+    crops = cut(images)
+    return _score_batches(metric, crops, prepared, config)
+
+
+def pasted_quality(
+    reference: np.ndarray,
+    images: np.ndarray,
+    masks: list[np.ndarray],
+    metric: LabelMetric,
+    config: ScoreConfig,
+) -> tuple[np.ndarray, float]:
+    """Whole-image quality (V, R) of the reference with each ROI pasted from each image, and the
+    quality of the reference against itself, both at the metric's working size."""
+    factor = block_factor(reference.shape, metric.settings.whole_max_side)
+    small_reference = block_mean(reference, factor)
+    small_images = np.stack([block_mean(image, factor) for image in images])
+    ref_tensor = to_tensor(small_reference, metric.device)
+    prepared = metric.prepare(ref_tensor)
+    identical = float(metric.normalise(metric.raw(ref_tensor, prepared))[0])
+    columns = [
+        _score_batches(
+            metric,
+            paste_small(small_reference, small_images, reference, images, mask, factor),
+            prepared,
+            config,
+        )
+        for mask in masks
+    ]
+    return np.stack(columns, axis=1), identical
+
+
+def _score_batches(
+    metric: LabelMetric, images: np.ndarray, prepared: object, config: ScoreConfig
+) -> np.ndarray:
+    """Normalised scores (B,) of images (B, h, w, 3) against one prepared reference, in batches."""
+    pixels = images.shape[1] * images.shape[2]
+    raw = [
+        metric.raw(to_tensor(images[part], metric.device), prepared).cpu().numpy()
+        for part in batches(len(images), pixels, config.max_batch_pixels)
+    ]
+    return metric.normalise(np.concatenate(raw))
+
+
+def _stack_variants(reference: np.ndarray, variants: Sequence[Variant]) -> np.ndarray:
+    for variant in variants:
+        if variant.image.shape != reference.shape or variant.image.dtype != np.uint8:
+            raise ValueError(
+                f"variant {variant.dist_type}/{variant.level} is {variant.image.dtype} {variant.image.shape}, "
+                f"reference uint8 {reference.shape}; render both at the same working resolution"
+            )
+    return np.stack([variant.image for variant in variants])
+
+
+def _roi_mask(roi: ROI, shape: tuple[int, int]) -> np.ndarray:
+    mask = roi.mask()
+    if mask.shape != shape:
+        raise ValueError(
+            f"ROI {roi.roi_id} mask has shape {mask.shape}, reference {shape}; masks must come from this reference"
+        )
+    return mask
