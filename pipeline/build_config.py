@@ -69,12 +69,11 @@ class BuildConfig:
 
     def __post_init__(self) -> None:
         # Canonical order: `--types noise,blur` and `--types blur,noise` are the same build.
+        _check_types(self.types)
         if self.types is not None:
-            object.__setattr__(self, "types", tuple(t for t in DISTORTION_TYPES if t in set(self.types))
-                               if set(self.types) <= set(DISTORTION_TYPES) else tuple(self.types))
+            object.__setattr__(self, "types", tuple(t for t in DISTORTION_TYPES if t in self.types))
         if self.levels is not None:
             object.__setattr__(self, "levels", tuple(sorted({int(v) for v in self.levels})))
-        _check_types(self.types)
         _check_levels(self.levels)
         if self.chunk_size < 1:
             raise ValueError(f"chunk_size must be >= 1, got {self.chunk_size}")

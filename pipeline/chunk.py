@@ -26,7 +26,7 @@ from typing import Any
 from pipeline import _chunk_stages as stages
 from pipeline.build_config import RAW_SUFFIXES, BuildConfig, reference_seed
 from pipeline.decode import ref_id_of
-from pipeline.shards import RefGroup, chunk_is_done, list_stats, write_chunk
+from pipeline.shards import RefGroup, chunk_is_done, list_stats, shard_name, write_chunk
 
 CHUNKS_DIR = "_chunks"
 STAGES = ("load", "decode", "render", "masks", "labels", "write")
@@ -106,6 +106,7 @@ def process_chunk(spec: ChunkSpec, config: BuildConfig, progress: ProgressFn | N
     config = stages.resolve_defaults(config)
     out = Path(config.out)
     record_path(out, spec.index).unlink(missing_ok=True)  # un-finish the chunk before rebuilding it
+    remove_stale_temporaries(out, spec.index, config)
     result = ChunkResult(spec.index, config.fingerprint(), describe_inputs(spec.paths))
     timings = dict.fromkeys(STAGES, 0.0)
     with _timed(timings, "load"):
@@ -148,6 +149,15 @@ def _build_reference(
         failures.append(FileFailure(str(path), ref_id, stage, f"{type(error).__name__}: {error}"))
         return None
     return stages.ref_group(ref_id, path, reference, variants, rois, labels, components.provenance)
+
+
+def remove_stale_temporaries(out: Path, index: int, config: BuildConfig) -> list[Path]:
+    """Delete hidden temporaries (`.<shard>*.tmp`) that a killed run of this chunk left behind."""
+    shard = shard_name(stages.shard_config(config), index).removesuffix(".tar")
+    stale = sorted(out.glob(f".{shard}*.tmp")) if out.exists() else []
+    for path in stale:
+        path.unlink(missing_ok=True)
+    return stale
 
 
 def describe_inputs(paths: tuple[str, ...]) -> list[dict[str, Any]]:

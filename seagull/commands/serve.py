@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import signal
 import subprocess
 import sys
 import time
@@ -66,6 +67,8 @@ def command(host: str, port: int, limit: int) -> None:
     os.environ["PREFECT_API_URL"] = api_url
     click.secho(f"serving build-100w on {api_url}; trigger it from another shell with:", fg="green")
     click.echo(f"  export PREFECT_API_URL={api_url}\n  {RUN_EXAMPLE}")
+    # SIGTERM (kill, systemd, CI) must also run the `finally` below, so the server started here stops.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
     try:
         from flows.deployment import serve
 

@@ -1,0 +1,55 @@
+"""The build flow in-process (Prefect test server): report, skip on re-run, corrupted shard, bad RAW."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+from click.testing import CliRunner
+
+VARIANTS = 2 * 2  # the SMALL build: 2 types x 2 levels
+
+
+def test_build_writes_shards_manifest_card_and_report(reference_build: Path, tools):
+    report = json.loads((reference_build / "build_report.json").read_text())
+    assert report["ok"] and report["failures"] == [] and report["chunk_errors"] == []
+    assert report["chunks"] == {"total": 3, "built": 3, "skipped": 0, "failed": 0}
+    assert set(report["seconds_per_reference"]) >= {"decode", "render", "masks", "labels", "write"}
+    keys = tools.keys(reference_build)
+    assert len(keys) == len(set(keys)) == tools.N_REFS * (1 + VARIANTS)
+    assert (reference_build / "manifest.parquet").exists()
+    assert Path(report["card"]) == reference_build / "README.md" and Path(report["card"]).exists()
+
+
+def test_rerun_skips_finished_chunks_and_rebuilds_a_corrupted_shard(reference_build: Path, tools, tmp_path):
+    out = tmp_path / "copy"
+    shutil.copytree(reference_build, out)
+    expected = tools.digests(reference_build)
+    victim = out / sorted(expected)[1]
+    data = bytearray(victim.read_bytes())
+    data[-2048] ^= 0x01  # a flipped bit inside the tar, same size
+    victim.write_bytes(bytes(data))
+    state, report = tools.run_flow(tools.SMALL_RAW, out)
+    assert state.is_completed()
+    assert report["chunks"] == {"total": 3, "built": 1, "skipped": 2, "failed": 0}
+    assert tools.digests(out) == expected
+
+
+def test_bad_raw_is_reported_and_the_build_goes_on(prefect_server, small_raw: Path, tmp_path: Path):
+    from seagull.cli import main
+
+    raw = tmp_path / "raw"
+    raw.mkdir()
+    good = sorted(small_raw.glob("*.dng"))[0]
+    shutil.copy(good, raw / good.name)
+    (raw / "broken.dng").write_bytes(b"II*\x00" + b"\x00" * 600)  # a TIFF header and nothing else
+    out = tmp_path / "out"
+    result = CliRunner().invoke(main, ["build", "--raw-dir", str(raw), "--out", str(out), "--types", "blur",
+                                       "--levels", "1", "--size", "256"])
+    assert result.exit_code == 1, result.output
+    report = json.loads((out / "build_report.json").read_text())
+    assert not report["ok"]
+    assert [(f["ref_id"], f["stage"]) for f in report["failures"]] == [("broken", "decode")]
+    assert report["references"] == {"total": 2, "written": 1, "failed": 1}
+    assert (out / "seagull100w-000000.tar").exists()
