@@ -24,7 +24,13 @@ import webdataset as wds
 
 from pipeline.shards.card import write_card
 from pipeline.shards.format import FORMAT_VERSION, REFERENCE_TYPE, RefGroup, encode_group
-from pipeline.shards.manifest import manifest_part_path, manifest_rows, merge_manifest, write_manifest_part
+from pipeline.shards.manifest import (
+    PARTS_DIR,
+    manifest_part_path,
+    manifest_rows,
+    merge_manifest,
+    write_manifest_part,
+)
 
 TAR_BLOCK = 512  # a tar header and data padding unit: used to predict a shard's size
 STATS_SUFFIX = "_stats.json"
@@ -258,6 +264,12 @@ def list_stats(out_dir: Path) -> list[ShardStats]:
 
 def finalize(out_dir: Path, chunks: Iterable[int] | None = None, title: str = "SEAGULL-100w") -> Path:
     """End of a build: merge the manifest parts (all, or those of `chunks`) into manifest.parquet
-    and write the dataset card; return the card's path (README.md in out_dir)."""
+    and write the dataset card; return the card's path (README.md in out_dir).
+
+    Also removes temporary files that killed writers left (`.<name>.<pid>.tmp`): call it when no
+    chunk is being written any more."""
+    for folder in (Path(out_dir), Path(out_dir) / PARTS_DIR):
+        for leftover in folder.glob(".*.tmp"):
+            leftover.unlink(missing_ok=True)
     merge_manifest(out_dir, chunks)
     return write_card(out_dir, list_stats(out_dir), title=title)

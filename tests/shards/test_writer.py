@@ -138,3 +138,16 @@ def test_read_stats_names_a_malformed_file(tmp_path):
     path.write_text("{not json")
     with pytest.raises(ValueError, match="seagull100w-000000_stats.json"):
         read_stats(path)
+
+
+def test_finalize_removes_leftover_temporaries(tmp_path, chunks):
+    write_chunk(tmp_path, 0, chunks[0], ShardConfig())
+    leftovers = [
+        tmp_path / ".seagull100w-000001.tar.999.tmp",
+        tmp_path / "manifest" / ".part-000001.parquet.9.tmp",
+    ]
+    for path in leftovers:
+        path.write_bytes(b"partial")
+    finalize(tmp_path)
+    assert not any(path.exists() for path in leftovers)
+    assert (tmp_path / "seagull100w-000000.tar").exists() and (tmp_path / "manifest.parquet").exists()
