@@ -1,0 +1,136 @@
+"""Components of the model one by one: config, tokenizer, conversation masks, MFE pieces, scoring."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+from model.config import create_config, list_configs
+from model.conversation import IGNORE_INDEX, encode_conversation, encode_prompt
+from model.data import STAGE_MODES, stream_items
+from model.local_view import LocalView, crop_roi
+from model.mfe import GlobalView, mask_pool
+from model.projector import create_projector, list_projectors
+from model.scoring import expected_score, level_token_ids, parse_distortion, question_and_prefix
+from model.tokenizer import load_tokenizer
+from pipeline.instructions import all_template_texts
+from pipeline.levels import LEVEL_WORDS
+
+
+@pytest.fixture(scope="module")
+def tokenizer():
+    return load_tokenizer(None)
+
+
+def test_config_registry():
+    assert {"tiny", "paper"} <= set(list_configs())
+    paper = create_config("paper")
+    assert (paper.image_size, paper.mfe.width, paper.mfe.heads) == (512, 1024, 8)
+    assert (paper.llm.lora.r, paper.llm.lora.alpha, paper.llm.max_length) == (128, 256, 2048)
+    assert paper.llm.config["hidden_size"] == 4096
+    with pytest.raises(ValueError, match="unknown model config"):
+        create_config("huge")
+
+
+def test_tokenizer_covers_every_template_word(tokenizer):
+    for text in all_template_texts():
+        assert tokenizer.unk_token_id not in tokenizer(text, add_special_tokens=False)["input_ids"], text
+    for token in ("<image>", "<global>", "<local>"):
+        assert len(tokenizer(token, add_special_tokens=False)["input_ids"]) == 1
+
+
+def test_loss_only_on_answers(tokenizer):
+    turns = [("Here is the region <global><local>. Analyze the quality of this region.", "The quality of this region is good."),
+             ("Here is the region <global><local>. Is this region minor to the overall quality?", "No")]
+    encoded = encode_conversation(tokenizer, turns, image_tokens=5, max_length=512)
+    supervised = [token for token, label in zip(encoded.input_ids, encoded.labels, strict=True) if label != IGNORE_INDEX]
+    assert tokenizer.decode(supervised) == "The quality of this region is good . </s> No </s>"  # WordLevel decodes with spaces
+    assert encoded.input_ids.count(tokenizer.convert_tokens_to_ids("<image>")) == 5
+    assert [label for label in encoded.labels if label != IGNORE_INDEX] == supervised
+    short = encode_conversation(tokenizer, turns, image_tokens=5, max_length=len(encoded.input_ids) - 1)
+    assert short.input_ids == encoded.input_ids[: len(short.input_ids)] and len(short.input_ids) < len(encoded.input_ids)
+
+
+def test_scoring_prompt_ends_where_training_answers_put_the_level_word(tokenizer):
+    question, prefix = question_and_prefix("quality")
+    prompt = encode_prompt(tokenizer, question, prefix, image_tokens=3)
+    trained = encode_conversation(tokenizer, [(question, prefix + "fair.")], image_tokens=3, max_length=512).input_ids
+    assert trained[: len(prompt)] == prompt
+    assert trained[len(prompt)] == level_token_ids(tokenizer, "quality")[LEVEL_WORDS["quality"].index("fair")]
+
+
+def test_expected_score_moves_with_probability_mass():
+    uniform = torch.full((1, 5), 0.2)
+    better = torch.tensor([[0.0, 0.1, 0.2, 0.3, 0.4]])
+    assert expected_score(uniform).item() == pytest.approx(3.0)
+    assert expected_score(better).item() > expected_score(uniform).item()
+    assert expected_score(torch.eye(5)).tolist() == [1.0, 2.0, 3.0, 4.0, 5.0]
+
+
+def test_parse_distortion():
+    assert parse_distortion("This region has moderate blur distortion .") == {"distortion": "blur", "severity_level": "moderate"}
+    assert parse_distortion("This region is without distortion.") == {"distortion": "none", "severity_level": None}
+    assert parse_distortion("Yes") == {"distortion": None, "severity_level": None}
+
+
+def test_mask_pool_is_the_mean_inside_the_mask():
+    features = torch.randn(2, 8, 4, 4)
+    masks = torch.zeros(2, 16, 16)
+    masks[0, :8, :8] = 1  # the top-left 2x2 cells
+    masks[1, 12:, 12:] = 1  # the bottom-right cell
+    pooled = mask_pool(features, masks)
+    torch.testing.assert_close(pooled[0], features[0, :, :2, :2].mean((-2, -1)))
+    torch.testing.assert_close(pooled[1], features[1, :, 3, 3])
+    tiny = torch.zeros(1, 16, 16)
+    tiny[0, 0, 0] = 1  # smaller than a cell: still pooled, from its cell
+    torch.testing.assert_close(mask_pool(features[:1], tiny)[0], features[0, :, 0, 0])
+
+
+def test_global_and_local_view_shapes_and_mask_dependence():
+    torch.manual_seed(0)
+    features = [torch.randn(2, c, s, s) for c, s in ((4, 16), (8, 8), (16, 4), (32, 2))]
+    view = GlobalView((4, 8, 16, 32), width=16, heads=4, out_dim=24)
+    masks = torch.zeros(2, 64, 64)
+    masks[0, :32], masks[1, 32:] = 1, 1
+    tokens = view(features, masks)
+    assert tokens.shape == (2, 24)
+    same_features = [f[:1].expand(2, -1, -1, -1) for f in features]
+    different = view(same_features, masks)
+    assert not torch.allclose(different[0], different[1])  # same image, different ROI -> different token
+    local = LocalView(size=64, grid=8, width=16, heads=4, out_dim=24)
+    assert local(torch.rand(3, 3, 64, 64)).shape == (3, 24)
+
+
+def test_crop_roi_zeroes_outside_the_mask():
+    image = torch.rand(3, 40, 50)
+    mask = torch.zeros(40, 50, dtype=torch.bool)
+    mask[10:30, 5:45] = True
+    mask[10:20, 5:25] = False  # an L-shaped ROI: its box contains pixels outside it
+    crop = crop_roi(image, mask, 20)
+    assert crop.shape == (3, 20, 20)
+    assert crop[:, :4, :9].abs().max() < 0.05  # the cut-out corner is black
+    assert crop[:, 12:, 12:].mean() > 0.3
+    assert crop_roi(image, torch.zeros(40, 50, dtype=torch.bool), 20).abs().sum() == 0
+
+
+def test_projector_registry():
+    assert {"linear", "mlp_gelu", "identity"} <= set(list_projectors())
+    mlp = create_projector("mlp2x_gelu", 8, 16)
+    assert [type(m).__name__ for m in mlp] == ["Linear", "GELU", "Linear"]
+    assert create_projector("mlp3x_gelu", 8, 16)(torch.rand(2, 5, 8)).shape == (2, 5, 16)
+    with pytest.raises(ValueError, match="unknown projector"):
+        create_projector("qformer", 8, 16)
+
+
+def test_stream_items_stage_modes_and_skip(samples):
+    config = create_config("tiny")
+    items = list(stream_items(samples, config, stage=1, seed=0, epoch=0))
+    assert len(items) == 12 and all(len(i["turns"]) == 3 for i in items)
+    again = list(stream_items(samples, config, stage=1, seed=0, epoch=0, skip=5))
+    assert [i["turns"] for i in again] == [i["turns"] for i in items[5:]]  # a resumed run draws the same
+    other_epoch = list(stream_items(samples, config, stage=1, seed=0, epoch=1))
+    assert [i["turns"] for i in other_epoch] != [i["turns"] for i in items]  # stage 1 redraws each epoch
+    fixed = [list(stream_items(samples, config, stage=2, seed=0, epoch=e)) for e in (0, 1)]
+    assert [i["turns"] for i in fixed[0]] == [i["turns"] for i in fixed[1]] and len(fixed[0][0]["turns"]) == 9
+    assert set(STAGE_MODES) == {1, 2}
+    assert items[0]["image"].shape == (3, 128, 128) and items[0]["crop"].shape == (3, 128, 128)

@@ -1,0 +1,115 @@
+"""Evaluation metrics against independent computations, and the crop baseline."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+from scipy import stats
+from skimage import data as skdata
+from sklearn.metrics import f1_score
+
+from model.evaluate import (
+    SEVERITY_CLASSES,
+    TYPE_CLASSES,
+    baseline_metrics,
+    baseline_scores,
+    create_baseline,
+    markdown_table,
+    per_class_f1,
+    plcc,
+    roi_crop,
+    sample_prf,
+    score_metrics,
+    srocc,
+)
+from pipeline.taxonomy import CLEAN
+
+
+def test_correlations_equal_scipy_and_numpy():
+    rng = np.random.default_rng(0)
+    truth = rng.random(200)
+    predicted = truth + rng.normal(0, 0.3, 200)
+    ranks = np.corrcoef(stats.rankdata(predicted), stats.rankdata(truth))[0, 1]
+    assert srocc(predicted, truth) == pytest.approx(ranks)
+    assert plcc(predicted, truth) == pytest.approx(np.corrcoef(predicted, truth)[0, 1])
+    assert srocc(truth, truth) == pytest.approx(1.0)
+
+
+def _explicit_sample_prf(truth, predicted):
+    """Sample-averaged P/R/F1 written out per sample (0 where undefined)."""
+    p, r, f = [], [], []
+    for t, q in zip(truth, predicted, strict=True):
+        hit = len(t & q)
+        p.append(hit / len(q) if q else 0.0)
+        r.append(hit / len(t) if t else 0.0)
+        f.append(2 * hit / (len(t) + len(q)) if t or q else 0.0)
+    return {"precision": 100 * np.mean(p), "recall": 100 * np.mean(r), "f1": 100 * np.mean(f)}
+
+
+@pytest.mark.parametrize("classes", [TYPE_CLASSES, SEVERITY_CLASSES])
+def test_sample_prf_equals_explicit_computation(classes):
+    rng = np.random.default_rng(1)
+    truth = [set(rng.choice(classes, size=rng.integers(1, 3), replace=False)) for _ in range(300)]
+    predicted = [set(rng.choice(classes, size=rng.integers(0, 3), replace=False)) for _ in range(300)]
+    assert sample_prf(truth, predicted, classes) == pytest.approx(_explicit_sample_prf(truth, predicted))
+
+
+def test_per_class_f1_equals_sklearn_on_single_labels():
+    rng = np.random.default_rng(2)
+    truth = rng.choice(TYPE_CLASSES, 400)
+    predicted = np.where(rng.random(400) < 0.6, truth, rng.choice(TYPE_CLASSES, 400))
+    expected = f1_score(truth, predicted, labels=list(TYPE_CLASSES), average=None)
+    result = per_class_f1([{t} for t in truth], [{p} for p in predicted], TYPE_CLASSES)
+    assert list(result.values()) == pytest.approx(list(100 * expected))
+
+
+def _record(quality, distortion, severity, predicted_distortion, predicted_severity, score):
+    return {"quality": quality, "importance": 1 - quality, "distortion": distortion, "severity_level": severity,
+            "quality_score": score, "importance_score": -score,
+            "predicted_distortion": predicted_distortion, "predicted_severity_level": predicted_severity}
+
+
+def test_score_metrics_on_known_predictions():
+    records = [
+        _record(0.9, CLEAN, "trivial", CLEAN, None, 4.8),
+        _record(0.5, "blur", "moderate", "blur", "moderate", 3.1),
+        _record(0.2, "noise", "severe", "blur", "severe", 1.2),
+        _record(0.4, "noise", "minor", None, None, 2.0),  # an answer that names no type
+    ]
+    result = score_metrics(records)
+    assert result["quality"]["srocc"] == pytest.approx(1.0)
+    assert result["importance"]["srocc"] == pytest.approx(1.0)
+    assert result["type"] == pytest.approx({"precision": 50.0, "recall": 50.0, "f1": 50.0})
+    assert result["severity"]["f1"] == pytest.approx(100 / 3)  # 1 of the 3 distorted ROIs exact
+    assert result["type_f1"]["blur"] == pytest.approx(100 * 2 / 3)
+    table = markdown_table(result)
+    assert "| SEAGULL | 1.0000 |" in table and "noise" in table
+
+
+def test_piqe_baseline_ranks_noise_below_clean(samples):
+    """The weight-free NR baseline scores the clean photo's ROI above its noisy version."""
+    metric = create_baseline("piqe")
+    photo = torch.from_numpy(skdata.astronaut()[::2, ::2].copy()).permute(2, 0, 1).float() / 255  # (3, 256, 256)
+    masks = torch.zeros(1, 256, 256, dtype=torch.bool)
+    masks[0, 20:200, 30:220] = True
+    clean = dict(samples[0], image=photo, rois=samples[0]["rois"][:1], masks=masks)
+    torch.manual_seed(0)
+    noisy = dict(clean, image=(photo + 0.1 * torch.randn_like(photo)).clamp(0, 1))
+    scores = baseline_scores(metric, "piqe", [clean, noisy])
+    assert len(scores) == 2 and scores[0] > scores[1]
+    records = [_record(0.8, CLEAN, "trivial", CLEAN, None, 4.0), _record(0.1, "noise", "severe", "noise", "severe", 1.0)]
+    assert baseline_metrics(records, scores)["quality"]["plcc"] == pytest.approx(1.0)
+    with pytest.raises(ValueError, match="offline"):
+        create_baseline("niqe")
+
+
+def test_roi_crop_is_the_bounding_box_at_least_min_side():
+    image = torch.rand(3, 100, 120)
+    mask = torch.zeros(100, 120, dtype=torch.bool)
+    mask[10:90, 20:110] = True
+    assert tuple(roi_crop(image, mask).shape) == (3, 80, 90)
+    torch.testing.assert_close(roi_crop(image, mask), image[:, 10:90, 20:110])
+    small = torch.zeros(100, 120, dtype=torch.bool)
+    small[5:21, 5:37] = True
+    assert min(roi_crop(image, small).shape[-2:]) == 64
