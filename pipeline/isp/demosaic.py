@@ -13,6 +13,9 @@ _METHODS: dict[str, int] = {
 }
 
 _SCALE = 65535.0  # demosaic in 16-bit integers: OpenCV's Bayer conversions take 8u/16u only
+# Values below black (noise in the dark) are kept, as a camera's RAW keeps them below the black level:
+# clipping them at 0 would lift the mean of dark noisy areas and tint them magenta after white balance.
+PEDESTAL = 1.0 / 16.0
 
 
 def list_demosaic_methods() -> list[str]:
@@ -24,15 +27,16 @@ def demosaic(mosaic: np.ndarray, method: str = "edge_aware") -> np.ndarray:
     """Interpolate the full camera RGB image from an RGGB mosaic.
 
     Args:
-        mosaic: float32 (H, W), RGGB, 0..1 (H and W even).
+        mosaic: float32 (H, W), RGGB, 0..1 (H and W even); values down to -PEDESTAL survive.
         method: one of `list_demosaic_methods()`.
 
     Returns:
-        float32 (H, W, 3) camera RGB, 0..1.
+        float32 (H, W, 3) camera RGB, -PEDESTAL..1.
     """
     if method not in _METHODS:
         raise ValueError(f"unknown demosaic method {method!r}; choose one of {list_demosaic_methods()}")
-    quantised = (np.clip(mosaic, 0.0, 1.0) * _SCALE + 0.5).astype(np.uint16)
-    rgb = cv2.cvtColor(quantised, _METHODS[method])
-    return rgb.astype(np.float32) * np.float32(1.0 / _SCALE)
+    span = 1.0 + PEDESTAL
+    quantised = ((np.clip(mosaic, -PEDESTAL, 1.0) + PEDESTAL) * (_SCALE / span) + 0.5).astype(np.uint16)
+    rgb = cv2.cvtColor(quantised, _METHODS[method]).astype(np.float32)
+    return rgb * np.float32(span / _SCALE) - np.float32(PEDESTAL)
 

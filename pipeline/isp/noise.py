@@ -21,9 +21,10 @@ def add_mosaic_noise(mosaic: np.ndarray, shot: float, read: float, rng: np.rando
         rng: the generator that draws the noise (determinism is the caller's seed).
 
     Returns:
-        float32 (H, W), clipped to [0, 1] as the ADC and black subtraction do.
+        float32 (H, W), clipped at 1 (the ADC saturates); values below 0 stay, as a RAW file keeps
+        noise below its black level.
     """
     signal = np.maximum(mosaic, 0.0)
     sigma = np.sqrt(signal * np.float32(shot) + np.float32(read * read))
     noisy = mosaic + sigma * rng.standard_normal(mosaic.shape, dtype=np.float32)
-    return np.clip(noisy, 0.0, 1.0, out=noisy)
+    return np.minimum(noisy, 1.0, out=noisy)
