@@ -20,9 +20,9 @@ from pipeline.records import ROI
 
 @dataclass(frozen=True)
 class MaskConfig:
-    # Random point prompts per image. After the gates and de-duplication, 64 points leave more
-    # component candidates than the ~24 kept, so the cap (not the sampling) sets the count.
-    n_points: int = 64
+    # Random point prompts per image. Measured on four 1,024 px photographs with the weight-free
+    # default: 64 points left 12-24 components, 128 left 16-24 (the cap), at the same CPU time.
+    n_points: int = 128
     seed: int = 0  # seed of the point sampler; the same seed gives the same ROIs
     min_area: int = PAPER_MIN_AREA  # pixels of the ORIGINAL image (paper: 32 x 32), scaled to work size
     max_iou: float = 0.7  # masks overlapping more are one ROI (SAM's automatic generator uses 0.7 too)
