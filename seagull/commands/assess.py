@@ -34,7 +34,7 @@ def command(image, run_dir, mask, point, segmenter, checkpoint, save_mask, as_js
 
     if (mask is None) == (not point):
         raise click.UsageError("give exactly one of --mask MASK.png or --point X Y")
-    pixels = np.asarray(Image.open(image).convert("RGB"))
+    pixels = np.array(Image.open(image).convert("RGB"))  # a writable copy: torch.from_numpy shares it
     roi = _read_mask(mask, pixels.shape[:2]) if mask else _segment(pixels, point, segmenter, checkpoint)
     if save_mask:
         Image.fromarray(roi.astype(np.uint8) * 255).save(save_mask)
