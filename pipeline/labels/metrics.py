@@ -105,6 +105,22 @@ class LabelMetric:
         }
 
 
+class NaiveMetric(LabelMetric):
+    """The same metric called the plain way: one pyiqa call per pair, nothing prepared or batched.
+
+    For tests (cached == naive) and the benchmark (the speed-up of caching and batching).
+    """
+
+    def __init__(self, metric: LabelMetric):
+        super().__init__(metric.settings, metric.model, metric.weights, metric.label_source)
+
+    def prepare(self, ref: torch.Tensor) -> torch.Tensor:
+        return ref
+
+    def raw(self, dist: torch.Tensor, prepared: torch.Tensor) -> torch.Tensor:
+        return self.raw_naive(dist, prepared)
+
+
 _BUILDERS: dict[str, Callable[[MetricSettings, str | None, str], LabelMetric]] = {}
 
 
