@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 import http.server
+import tarfile
 import threading
 
 import numpy as np
@@ -91,12 +92,25 @@ def test_pipe_and_http_urls(built, chunks):
         port = server.server_address[1]
         urls = [f"http://127.0.0.1:{port}/{names[0]}", f"pipe:cat {built / names[1]}"]
         samples = list(roi_dataset(urls))
+        missing = f"http://127.0.0.1:{port}/seagull100w-000009.tar"
+        with pytest.raises(
+            (OSError, tarfile.ReadError), match="seagull100w-000009.tar"
+        ):  # curl exit 22 or empty tar
+            list(roi_dataset([missing, urls[0]], decode=False))
+        skipped = list(roi_dataset([missing, urls[0]], decode=False, handler=wds.ignore_and_continue))
     finally:
         server.shutdown()
         server.server_close()
     assert sorted(s["key"] for s in samples) == sorted(expected)
     for sample in samples:
         assert_sample_matches(sample, expected)
+    # the missing shard is skipped, the next one read in full
+    assert [s["__key__"] for s in skipped] == [s["key"] for s in samples if not s["key"].startswith("ref-c")]
+
+
+def test_resampled_draws_endlessly_from_the_shards(built, chunks):
+    keys = [s["__key__"] for s in roi_dataset(built, decode=False, resampled=True, seed=3).with_epoch(50)]
+    assert len(keys) == 50 and set(keys) <= set(expected_samples(chunks))
 
 
 class _QuietHandler(http.server.SimpleHTTPRequestHandler):
