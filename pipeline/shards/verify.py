@@ -12,10 +12,14 @@ skips the others.
 from __future__ import annotations
 
 import tarfile
+from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 
-from pipeline.shards.writer import STATS_SUFFIX, read_stats, sha256_file
+import pyarrow.parquet as pq
+
+from pipeline.shards.manifest import MANIFEST_NAME
+from pipeline.shards.writer import STATS_SUFFIX, list_stats, read_stats, sha256_file
 
 STATUSES = ("ok", "corrupted", "missing", "unfinished")
 
@@ -77,15 +81,39 @@ def count_samples(path: Path) -> int:
         return len({member.name.split(".", 1)[0] for member in archive if member.isfile()})
 
 
-def failure_message(checks: list[ShardCheck], shard_dir: Path) -> str:
-    """A message naming every bad shard and the fix, or "" when all are ok."""
+def verify_manifest(shard_dir: Path) -> list[str]:
+    """Disagreements between manifest.parquet and the shards' stats (rows per shard), or [] if none.
+
+    A manifest that misses a shard's rows, or lists a shard without stats, is stale: the build did not
+    finalize after its last chunk.
+    """
+    path = Path(shard_dir) / MANIFEST_NAME
+    if not path.exists():
+        return [f"{path} is missing: the build never finalized"]
+    rows = Counter(pq.read_table(path, columns=["shard"]).column("shard").to_pylist())
+    expected = {stats.shard: stats.n_roi_labels for stats in list_stats(shard_dir)}
+    problems = [
+        f"{MANIFEST_NAME}: {rows.get(shard, 0)} rows for {shard}, its stats record {count}"
+        for shard, count in sorted(expected.items())
+        if rows.get(shard, 0) != count
+    ]
+    problems += [
+        f"{MANIFEST_NAME}: rows for {shard}, which has no stats"
+        for shard in sorted(set(rows) - set(expected))
+    ]
+    return problems
+
+
+def failure_message(checks: list[ShardCheck], shard_dir: Path, manifest_problems: list[str] = ()) -> str:
+    """A message naming every bad shard or manifest problem and the fix, or "" when all are ok."""
     bad = [check for check in checks if check.status != "ok"]
-    if not bad:
+    if not bad and not manifest_problems:
         return ""
     lines = [f"{len(bad)} of {len(checks)} shards in {shard_dir} failed verification:"]
     lines += [f"  {check.shard}: {check.status} ({check.detail})" for check in bad]
+    lines += [f"  {problem}" for problem in manifest_problems]
     lines.append(
         f"Fix: run the same build again (`seagull build … --out {shard_dir}`): it checks every shard's "
-        "sha256, skips the good ones and rewrites these."
+        "sha256, skips the good ones, rewrites the bad ones and merges the manifest again."
     )
     return "\n".join(lines)

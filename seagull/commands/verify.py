@@ -9,20 +9,22 @@ from pathlib import Path
 
 import click
 
-from pipeline.shards.verify import failure_message, verify_shards
+from pipeline.shards.verify import failure_message, verify_manifest, verify_shards
 
 
 @click.command("verify")
 @click.argument("shard_dir", type=click.Path(file_okay=False, exists=True, path_type=Path))
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object per shard instead of a table.")
 def command(shard_dir: Path, as_json: bool) -> None:
-    """Check the shards in SHARD_DIR against their `_stats.json`; exit 1 if any is bad.
+    """Check the shards in SHARD_DIR against their `_stats.json`, and manifest.parquet against the
+    stats; exit 1 if anything is wrong.
 
     \b
     seagull verify shards/
     """
     try:
         checks = verify_shards(shard_dir)
+        manifest_problems = verify_manifest(shard_dir)
     except (FileNotFoundError, ValueError) as error:
         raise click.ClickException(str(error)) from error
     for check in checks:
@@ -30,7 +32,7 @@ def command(shard_dir: Path, as_json: bool) -> None:
             click.echo(json.dumps(asdict(check)))
         else:
             click.echo(f"{check.status:<10} {check.shard}  {check.detail}")
-    message = failure_message(checks, shard_dir)
+    message = failure_message(checks, shard_dir, manifest_problems)
     if message:
         click.echo(message, err=True)
         sys.exit(1)

@@ -8,7 +8,7 @@ import pytest
 from click.testing import CliRunner
 
 from pipeline.shards import ShardConfig, chunk_is_done, write_chunk
-from pipeline.shards.verify import failure_message, verify_shards
+from pipeline.shards.verify import failure_message, verify_manifest, verify_shards
 from seagull.commands.verify import command
 
 
@@ -29,6 +29,7 @@ def test_good_shards_pass(built):
         ("seagull100w-000001.tar", "ok"),
     ]
     assert checks[0].detail == "14 samples" and failure_message(checks, built) == ""
+    assert verify_manifest(built) == []
     result = CliRunner().invoke(command, [str(built)])
     assert result.exit_code == 0 and "all 2 shards ok" in result.output
 
@@ -74,3 +75,15 @@ def test_empty_folder_is_an_error(tmp_path):
         verify_shards(tmp_path)
     result = CliRunner().invoke(command, [str(tmp_path)])
     assert result.exit_code == 1 and "no shards" in result.output
+
+
+def test_stale_manifest_is_reported(copy, group_factory):
+    write_chunk(copy, 2, [group_factory("ref-d", 4, n_rois=2)], ShardConfig())  # a chunk after finalize
+    assert set(statuses(copy).values()) == {"ok"}
+    assert verify_manifest(copy) == [
+        "manifest.parquet: 0 rows for seagull100w-000002.tar, its stats record 12"
+    ]
+    result = CliRunner().invoke(command, [str(copy)])
+    assert result.exit_code == 1 and "0 rows for seagull100w-000002.tar" in result.output
+    (copy / "manifest.parquet").unlink()
+    assert "never finalized" in verify_manifest(copy)[0]
