@@ -16,7 +16,7 @@ import hashlib
 import json
 import os
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
@@ -133,7 +133,7 @@ def write_chunk(
         path.unlink(missing_ok=True)
     write_manifest_part(out_dir, chunk_index, rows)
     for path, stats in zip(owned, results, strict=False):
-        _write_text_atomic(stats_path(path), json.dumps(stats.__dict__, indent=1, sort_keys=True) + "\n")
+        _write_text_atomic(stats_path(path), json.dumps(asdict(stats), indent=1, sort_keys=True) + "\n")
     return results
 
 
