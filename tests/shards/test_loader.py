@@ -167,3 +167,34 @@ def test_expand_urls(built, tmp_path):
         expand_urls(tmp_path / "empty-*.tar")
     with pytest.raises(FileNotFoundError, match="no shards at"):
         expand_urls(tmp_path)
+
+
+def test_resize_scales_image_and_masks():
+    image = torch.zeros(3, 40, 56)
+    image[:, :20] = 1.0  # top half white
+    masks = torch.zeros(2, 40, 56, dtype=torch.bool)
+    masks[0, :20, :28] = True  # top-left quadrant
+    sample = {
+        "key": "k",
+        "ref_id": "r",
+        "dist_type": "blur",
+        "level": 1,
+        "image": image,
+        "reference": image.clone(),
+        "masks": masks,
+        "rois": [],
+    }
+    resized = Resize(20)(sample)
+    assert resized["image"].shape == resized["reference"].shape == (3, 20, 20)
+    assert (
+        torch.allclose(resized["image"][:, :9], torch.ones(3, 9, 20))
+        and resized["image"][:, 11:].abs().max() == 0
+    )
+    assert resized["masks"].dtype == torch.bool and resized["masks"].shape == (2, 20, 20)
+    assert (
+        resized["masks"][0, :10, :10].all()
+        and resized["masks"][0].sum() == 100
+        and not resized["masks"][1].any()
+    )
+    batch = collate_rois([resized, resized])
+    assert batch["reference"].shape == (2, 3, 20, 20) and batch["level"].tolist() == [1, 1]
