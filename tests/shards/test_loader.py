@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 import http.server
+import shutil
 import tarfile
 import threading
 
@@ -81,6 +82,7 @@ def test_reference_modes(built, chunks):
         roi_dataset(built, references="join")
 
 
+@pytest.mark.skipif(shutil.which("curl") is None, reason="webdataset streams http(s) with curl")
 def test_pipe_and_http_urls(built, chunks):
     expected = expected_samples(chunks)
     names = sorted(p.name for p in built.glob("*.tar"))
