@@ -25,9 +25,11 @@ from pipeline.masks.base import Candidates, Provenance
 
 @dataclass(frozen=True)
 class SamConfig:
-    # Prompts per decoder call: 32 prompts x 3 masks of a 1,024 x 683 image as float32 logits
-    # is ~270 MB; more saves little time on CPU (the embedding dominates).
-    points_per_batch: int = 32
+    # Prompts per decoder call; None = 64 on a GPU (SamAutomaticMaskGenerator's default) and 1 on
+    # CPU. On CPU the decoder is cheap and the full-resolution logits dominate: 64 prompts x 3 masks
+    # of a 1,024 px image are ~540 MB per call, and bench_masks measured larger calls SLOWER there
+    # (vit_b dims, 64 points: 23 s CPU at 64 per call, 11.6 s at 1 per call).
+    points_per_batch: int | None = None
     pred_iou_thresh: float = 0.88  # SamAutomaticMaskGenerator's default gate on predicted IoU
     stability_score_thresh: float = 0.95  # its default gate on the stability score
     stability_score_offset: float = 1.0  # its default logit offset for the stability score
@@ -56,13 +58,18 @@ class SamSegmenter:
 
     def segment_points(self, points: np.ndarray) -> Candidates:
         """All three masks of each float32 (N, 2) (x, y) point that pass the quality gates."""
-        batches = amg.batch_iterator(self.config.points_per_batch, np.asarray(points, np.float32).reshape(-1, 2))
+        batches = amg.batch_iterator(self._batch_size(), np.asarray(points, np.float32).reshape(-1, 2))
         return Candidates.concat([self._point_batch(batch) for (batch,) in batches])
 
     def segment_boxes(self, boxes: np.ndarray) -> Candidates:
         """The best mask (by predicted IoU) of each XYXY box float32 (N, 4)."""
-        batches = amg.batch_iterator(self.config.points_per_batch, np.asarray(boxes, np.float32).reshape(-1, 4))
+        batches = amg.batch_iterator(self._batch_size(), np.asarray(boxes, np.float32).reshape(-1, 4))
         return Candidates.concat([self._box_batch(batch) for (batch,) in batches])
+
+    def _batch_size(self) -> int:
+        if self.config.points_per_batch is not None:
+            return self.config.points_per_batch
+        return 64 if self.predictor.device.type == "cuda" else 1
 
     def _point_batch(self, points: np.ndarray) -> Candidates:
         p = self.predictor
