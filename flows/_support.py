@@ -34,9 +34,21 @@ def one_thread_per_chunk() -> None:
         torch.set_num_threads(1)
 
 
-def fetch_raise_files(config: BuildConfig) -> list[str]:
-    """Fetch the RAW files of a RAISE CSV into `<work>/raise` (resumable) and return the verified ones."""
-    from pipeline.fetch import fetch_raise  # the RAISE stage (issue 8)
+def fetch_raise_files(config: BuildConfig) -> tuple[list[str], list[dict[str, str]]]:
+    """Fetch the RAW files of a RAISE CSV into `<work>/raise` (resumable, verified; docs/raise.md).
 
-    fetched = fetch_raise(config.source, config.work_path / "raise", limit=config.limit)
-    return sorted(str(p) for p in fetched)
+    Returns:
+        (paths, failures): the target path of EVERY listed entry (so that chunks do not shift when a
+        file fails to download; its chunk records it missing and is rebuilt once it is there), and one
+        failure record per file that failed to download or CSV row that was skipped.
+    """
+    from pipeline.decode import ref_id_of
+    from pipeline.fetch import fetch_raise
+
+    folder = config.work_path / "raise"
+    report = fetch_raise(config.source, folder, limit=config.limit)
+    failures = [{"path": row.url, "ref_id": ref_id_of(row.name), "stage": "fetch", "error": str(row.error)}
+                for row in report.failed]
+    failures += [{"path": f"{config.source}:{p.line}", "ref_id": "", "stage": "csv", "error": p.reason}
+                 for p in report.problems]
+    return sorted(str(folder / entry.name) for entry in report.entries), failures

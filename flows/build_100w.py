@@ -51,16 +51,17 @@ def is_transient(task: Any, task_run: Any, state: Any) -> bool:
 
 
 @task(retries=2, retry_delay_seconds=5, retry_condition_fn=is_transient, cache_policy=NO_CACHE)
-def gather_raw_files(config: BuildConfig) -> list[str]:
-    """The build's RAW files: write the sample, fetch the RAISE list, or list the directory."""
+def gather_raw_files(config: BuildConfig) -> tuple[list[str], list[dict[str, str]]]:
+    """The build's RAW files and the failures met getting them: write the sample, fetch the RAISE
+    list (its first stage), or list the directory."""
     if config.source.startswith(SAMPLE_PREFIX):
         from pipeline.sample import write_sample
 
         write_sample(config.work_path / "sample", n=sample_count(config.source), seed=config.seed)
-        return [str(p) for p in list_raw_files(config.work_path / "sample", config.limit)]
+        return [str(p) for p in list_raw_files(config.work_path / "sample", config.limit)], []
     if config.source.lower().endswith(".csv"):
         return _support.fetch_raise_files(config)
-    return [str(p) for p in list_raw_files(config.source, config.limit)]
+    return [str(p) for p in list_raw_files(config.source, config.limit)], []
 
 
 @task(
@@ -110,10 +111,11 @@ def build_100w(
     """
     config = resolve_defaults(BuildConfig.from_json(dict(locals())))
     _support.announce(config, print)
-    chunks = plan_chunks([Path(p) for p in gather_raw_files(config)], config.chunk_size)
+    paths, source_failures = gather_raw_files(config)
+    chunks = plan_chunks([Path(p) for p in paths], config.chunk_size)
     results, errors = _run_chunks(chunks, config)
     card = finalize_shards(config.out) if results else None
-    report = build_report.make_report(config, chunks, results, errors, card)
+    report = build_report.make_report(config, chunks, results, errors, card, source_failures)
     build_report.write_report(config.out, report)
     print(build_report.summary(report))
     if not report["ok"]:

@@ -26,6 +26,7 @@ def make_report(
     results: list[ChunkResult],
     chunk_errors: dict[int, str],
     card: str | None,
+    source_failures: list[dict[str, str]] = (),
 ) -> dict[str, Any]:
     """The report of a build as a JSON-ready dict.
 
@@ -35,8 +36,12 @@ def make_report(
         results: the finished chunks (built now or skipped as finished earlier).
         chunk_errors: chunk index -> error text, for chunks that failed after their retries.
         card: path of the dataset card, or None when no shard was made.
+        source_failures: files that could not be fetched / CSV rows skipped ({path, ref_id, stage,
+            error}); a file listed here is not listed again when its chunk then finds it missing.
     """
-    failures = [dict(f.__dict__) for r in results for f in r.failures]
+    failures = [dict(f) for f in source_failures]
+    failed_ids = {f["ref_id"] for f in failures if f["ref_id"]}
+    failures += [dict(f.__dict__) for r in results for f in r.failures if f.ref_id not in failed_ids]
     built = [r for r in results if not r.skipped]
     refs = sum(len(r.refs) for r in results)
     timings = {stage: round(sum(r.timings.get(stage, 0.0) for r in built), 3) for stage in STAGES}
@@ -47,7 +52,8 @@ def make_report(
         "fingerprint": config.fingerprint(),
         "chunks": {"total": len(chunks), "built": len(built), "skipped": len(results) - len(built),
                    "failed": len(chunk_errors)},
-        "references": {"total": sum(len(c.paths) for c in chunks), "written": refs, "failed": len(failures)},
+        "references": {"total": sum(len(c.paths) for c in chunks), "written": refs,
+                       "failed": sum(len(c.paths) for c in chunks) - refs},
         "failures": failures,
         "chunk_errors": [{"chunk": i, "paths": list(chunks_by_index(chunks)[i].paths), "error": e}
                          for i, e in sorted(chunk_errors.items())],

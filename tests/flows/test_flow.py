@@ -53,3 +53,28 @@ def test_bad_raw_is_reported_and_the_build_goes_on(prefect_server, small_raw: Pa
     assert [(f["ref_id"], f["stage"]) for f in report["failures"]] == [("broken", "decode")]
     assert report["references"] == {"total": 2, "written": 1, "failed": 1}
     assert (out / "seagull100w-000000.tar").exists()
+
+
+def test_raise_csv_source_fetches_first_and_records_a_404(prefect_server, small_raw: Path, tools, tmp_path):
+    import functools
+    import http.server
+    import threading
+
+    handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(small_raw))
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        base = f"http://127.0.0.1:{server.server_address[1]}"
+        first = sorted(small_raw.glob("*.dng"))[0]
+        csv = tmp_path / "RAISE_test.csv"
+        csv.write_text(f"File,NEF,Device\n{first.stem},{base}/{first.name},Sample\nmissing,{base}/missing.dng,Sample\n")
+        out = tmp_path / "out"
+        state, report = tools.run_flow(csv, out, types=["blur"], levels=[1])
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert not state.is_completed()
+    assert [(f["ref_id"], f["stage"]) for f in report["failures"]] == [("missing", "fetch")]
+    assert report["references"] == {"total": 2, "written": 1, "failed": 1}
+    assert (out / "_work" / "raise" / first.name).read_bytes() == first.read_bytes()
+    assert tools.keys(out) == [f"{first.stem}_ref", f"{first.stem}_blur_01"]
