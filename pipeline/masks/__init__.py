@@ -16,9 +16,9 @@ from typing import Any
 from pipeline.masks import fasterrcnn, felzenszwalb_rag, mobile_sam, region_proposals, sam, seem  # noqa: F401
 from pipeline.masks._registry import DETECTORS, SEGMENTERS
 from pipeline.masks.base import Candidates, Detections, Detector, Provenance, Segmenter
-from pipeline.masks.io import RoiFile, provenance, read_rois_json, write_rois_json
 from pipeline.masks.overlay import draw_overlay
 from pipeline.masks.rois import MaskConfig, compute_rois
+from pipeline.masks.rois_json import RoiFile, provenance, read_rois_json, write_rois_json
 
 # The weight-free defaults: what `make shards` uses when no weight file is given.
 DEFAULT_SEGMENTER = felzenszwalb_rag.NAME
