@@ -124,3 +124,10 @@ def test_region_proposals_boxes_lie_in_the_image(astronaut):
     assert (boxes[:, 0] < boxes[:, 2]).all() and (boxes[:, 1] < boxes[:, 3]).all()
     assert boxes.min() >= 0 and boxes[:, 2].max() <= 512 and boxes[:, 3].max() <= 512
     assert (np.diff(detections.scores) <= 0).all(), "best first"
+
+
+def test_flat_image_is_one_whole_frame_component_and_no_object():
+    """A single-colour image has one region and no edges: handled, not a crash in skimage's RAG."""
+    flat = np.full((100, 120, 3), 77, np.uint8)
+    rois = compute_rois(flat, create_segmenter(DEFAULT_SEGMENTER), create_detector(DEFAULT_DETECTOR))
+    assert [(r.kind, r.area, r.bbox) for r in rois] == [("component", 12000, (0, 0, 120, 100))]
