@@ -10,7 +10,7 @@ import importlib.util
 
 from pipeline.masks._checkpoints import checkpoint_specs
 from pipeline.masks._registry import SEGMENTERS
-from pipeline.masks.sam import SamSegmenter, load_sam
+from pipeline.masks.sam import SamConfig, SamSegmenter, load_sam
 
 NAME = "mobile_sam_vit_t"
 
@@ -24,8 +24,8 @@ if importlib.util.find_spec("mobile_sam") is None:
 else:
 
     @SEGMENTERS.register(NAME)
-    def create_mobile_sam(checkpoint: str | None = None, device: str = "cpu") -> SamSegmenter:
+    def create_mobile_sam(checkpoint: str | None = None, device: str = "cpu", config: SamConfig | None = None) -> SamSegmenter:
         from mobile_sam import SamPredictor, sam_model_registry
 
         spec = checkpoint_specs()[NAME]
-        return load_sam(spec, sam_model_registry["vit_t"], checkpoint, device, predictor_cls=SamPredictor)
+        return load_sam(spec, sam_model_registry["vit_t"], checkpoint, device, predictor_cls=SamPredictor, config=config)

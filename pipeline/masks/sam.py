@@ -101,12 +101,12 @@ class SamSegmenter:
 
 
 def load_sam(spec: CheckpointSpec, build: Callable[[], torch.nn.Module], checkpoint: str | None, device: str,
-             predictor_cls=SamPredictor) -> SamSegmenter:
+             predictor_cls=SamPredictor, config: SamConfig | None = None) -> SamSegmenter:
     """Build a SAM-family model and load its local checkpoint, checked against `spec` first."""
     if checkpoint is None:
         raise ValueError(f"{spec.name} needs a checkpoint path (nothing is downloaded); {spec.hint()}")
     model = load_into(build(), checkpoint, spec).to(device)
-    return SamSegmenter(model, Provenance.of_file(spec.name, checkpoint), predictor_cls)
+    return SamSegmenter(model, Provenance.of_file(spec.name, checkpoint), predictor_cls, config)
 
 
 def build_tiny_random_sam(seed: int = 0, image_size: int = 256) -> Sam:
@@ -136,8 +136,9 @@ def _register(variant: str) -> None:
     name = f"sam_{variant}"
 
     @SEGMENTERS.register(name)
-    def create(checkpoint: str | None = None, device: str = "cpu") -> SamSegmenter:
-        return load_sam(checkpoint_specs()[name], sam_model_registry[variant], checkpoint, device)
+    def create(checkpoint: str | None = None, device: str = "cpu", config: SamConfig | None = None) -> SamSegmenter:
+        """`config`: e.g. SamConfig(pred_iou_thresh=0, stability_score_thresh=0) for one interactive click."""
+        return load_sam(checkpoint_specs()[name], sam_model_registry[variant], checkpoint, device, config=config)
 
 
 for _variant in ("vit_b", "vit_l", "vit_h"):

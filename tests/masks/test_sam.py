@@ -163,7 +163,8 @@ def test_real_loader_loads_weights_and_records_their_hash(tmp_path, image):
     torch.save(source.state_dict(), path)
     signature = {"image_encoder.patch_embed.proj.weight": (32, 3, 16, 16)}
     spec = CheckpointSpec("sam_tiny", "tiny.pth", "tests", signature)
-    loaded = load_sam(spec, lambda: build_tiny_random_sam(seed=9), str(path), "cpu")
+    loaded = load_sam(spec, lambda: build_tiny_random_sam(seed=9), str(path), "cpu", config=OPEN_GATES)
+    assert loaded.config == OPEN_GATES  # e.g. an interactive click wants no automatic-generator gates
     for key, value in source.state_dict().items():
         torch.testing.assert_close(loaded.predictor.model.state_dict()[key], value)
     assert loaded.provenance == Provenance("sam_tiny", str(path), file_sha256(path))
