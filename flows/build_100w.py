@@ -103,6 +103,7 @@ def build_100w(
     chunk_size: int = 2,
     seed: int = 0,
     work_dir: str | None = None,
+    device: str = "cpu",
 ) -> dict[str, Any]:
     """Build SEAGULL-100w shards from RAW files (see `pipeline.build_config.BuildConfig` for each parameter).
 

@@ -48,10 +48,11 @@ def load_components(config: BuildConfig) -> Components:
     from pipeline import labels, masks
 
     presets = load_presets()
-    segmenter = masks.create_segmenter(config.segmenter or masks.DEFAULT_SEGMENTER, config.checkpoint)
+    device = config.device
+    segmenter = masks.create_segmenter(config.segmenter or masks.DEFAULT_SEGMENTER, config.checkpoint, device=device)
     detector_name = config.detector or masks.DEFAULT_DETECTOR
-    detector = masks.create_detector(detector_name, config.detector_weights) if detector_name else None
-    metric = labels.create_metric(config.metric or labels.DEFAULT_METRIC, config.metric_weights)
+    detector = masks.create_detector(detector_name, config.detector_weights, device=device) if detector_name else None
+    metric = labels.create_metric(config.metric or labels.DEFAULT_METRIC, config.metric_weights, device=device)
 
     def segment(reference: np.ndarray, seed: int, original: tuple[int, int]) -> list[ROI]:
         mask_config = masks.MaskConfig(seed=seed)

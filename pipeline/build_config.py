@@ -46,6 +46,7 @@ class BuildConfig:
             at 1,024 px, so 10 references make the ~1 GB shards WebDataset streams best).
         seed: base seed; each reference derives its own from it and its id.
         work_dir: where the sample / fetched RAW files go; None = `<out>/_work`.
+        device: torch device of the segmenter, detector and metric ("cpu", "cuda", "cuda:1").
     """
 
     source: str
@@ -66,6 +67,8 @@ class BuildConfig:
     chunk_size: int = 2
     seed: int = 0
     work_dir: str | None = None
+    # In the fingerprint: GPU kernels round differently, so bytes are identical per device type only.
+    device: str = "cpu"
 
     def __post_init__(self) -> None:
         # Canonical order: `--types noise,blur` and `--types blur,noise` are the same build.

@@ -41,6 +41,8 @@ def _csv(kind: type) -> click.ParamType:
 @click.option("--metric-weights", type=click.Path(dir_okay=False, exists=True), help="Metric weights (TOPIQ-FR .pth).")
 @click.option("--chunk-size", default=2, show_default=True, type=click.IntRange(1), help="References per task.")
 @click.option("--seed", default=0, show_default=True, type=int, help="Base seed of the build.")
+@click.option("--device", default="cpu", show_default=True, help="Torch device of segmenter/detector/metric.")
+@click.option("--work-dir", type=click.Path(file_okay=False), help="Where sample/fetched RAW files go [OUT/_work].")
 @click.option("--workers", default=2, show_default=True, type=click.IntRange(1),
               help="Chunks built at once in-process (ignored with --dask-address).")
 @click.option("--dask-address", help="Run the chunks on an existing Dask scheduler, e.g. tcp://host:8786.")
