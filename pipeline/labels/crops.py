@@ -61,8 +61,9 @@ def quality_crops(
 ) -> np.ndarray:
     """The ROI of each image for the quality score (paper §3.1.3 A).
 
-    Cropped to the mask's minimum bounding rectangle, pixels outside the mask set to `fill`, area-
-    resized if the long side exceeds `max_side`, padded with `fill` up to the metric's `min_size`.
+    Cropped to the mask's minimum bounding rectangle, area-resized if the long side exceeds
+    `max_side`, pixels outside the (resized, majority-vote) mask set to `fill`, padded with `fill`
+    up to the metric's `min_size`.
 
     Args:
         images: uint8 (B, H, W, 3); mask: bool (H, W); box: `mask_box(mask)`.
@@ -71,8 +72,13 @@ def quality_crops(
         uint8 (B, h, w, 3): every image cut the same way, so the crops batch together.
     """
     y0, y1, x0, x1 = box
-    crops = np.where(mask[None, y0:y1, x0:x1, None], images[:, y0:y1, x0:x1], np.uint8(fill))
-    return np.stack([pad_to_min(fit_long_side(crop, max_side), min_size, fill) for crop in crops])
+    region = mask[y0:y1, x0:x1]
+    # Resize first, then fill: the same result up to the mask edge, at a fraction of the cost.
+    small = fit_long_side(region.astype(np.uint8) * 255, max_side)
+    inside = small >= 128 if small.shape != region.shape else region
+    crops = np.stack([fit_long_side(image[y0:y1, x0:x1], max_side) for image in images])
+    crops = np.where(inside[None, ..., None], crops, np.uint8(fill))
+    return np.stack([pad_to_min(crop, min_size, fill) for crop in crops])
 
 
 def paste(
