@@ -79,11 +79,11 @@ def build_chunk(spec: ChunkSpec, config: BuildConfig) -> ChunkResult:
 
 
 @task(retries=2, retry_delay_seconds=5, retry_condition_fn=is_transient, cache_policy=NO_CACHE)
-def finalize_shards(out: str) -> str:
-    """Write the parquet manifest and the dataset card over all shards; returns the card's path."""
+def finalize_shards(out: str, chunks: list[int]) -> str:
+    """Merge the manifest parts of this build's chunks and write the dataset card; returns its path."""
     from pipeline import shards
 
-    return str(shards.finalize(Path(out)))
+    return str(shards.finalize(Path(out), chunks=chunks))
 
 
 @flow(name=FLOW_NAME, log_prints=True, validate_parameters=True)
@@ -115,7 +115,7 @@ def build_100w(
     paths, source_failures = gather_raw_files(config)
     chunks = plan_chunks([Path(p) for p in paths], config.chunk_size)
     results, errors = _run_chunks(chunks, config)
-    card = finalize_shards(config.out) if results else None
+    card = finalize_shards(config.out, [r.index for r in results]) if results else None
     report = build_report.make_report(config, chunks, results, errors, card, source_failures)
     build_report.write_report(config.out, report)
     print(build_report.summary(report))

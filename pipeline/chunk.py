@@ -169,7 +169,8 @@ def find_done(out: Path, spec: ChunkSpec, config: BuildConfig) -> ChunkResult | 
     """The recorded result of a finished chunk, or None when it must be (re)built.
 
     A chunk counts as finished only if its record exists, was written by a build with the same
-    fingerprint and the same input files, and each of its shards still has its recorded sha256.
+    fingerprint and the same input files, recorded no failed file, and each of its shards still has
+    its recorded sha256.
     """
     config = stages.resolve_defaults(config)
     path = record_path(out, spec.index)
@@ -181,6 +182,8 @@ def find_done(out: Path, spec: ChunkSpec, config: BuildConfig) -> ChunkResult | 
         return None
     if result.fingerprint != config.fingerprint() or result.inputs != describe_inputs(spec.paths):
         return None
+    if result.failures:
+        return None  # retry its bad files: they may have been fixed (or the failure was transient)
     if not chunk_is_done(out, spec.index, stages.shard_config(config), verify=True):
         return None
     if [s.sha256 for s in list_stats(out) if s.chunk == spec.index] != [s["sha256"] for s in result.shards]:

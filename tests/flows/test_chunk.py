@@ -37,12 +37,13 @@ def test_bad_raw_is_recorded_and_the_chunk_goes_on(chunk_dir):
     record = json.loads(record_path(out, 0).read_text())
     assert record["failures"][0]["path"].endswith("zz_truncated.dng")
     assert set(record["timings"]) >= {"decode", "render", "masks", "labels", "write"}
+    assert find_done(out, spec, config) is None  # a chunk with a failed file is retried on re-run
 
 
 def test_finished_chunk_is_found_and_a_corrupted_one_is_rebuilt_identically(chunk_dir):
-    out, spec, config = chunk_dir
-    if not record_path(out, 0).exists():
-        process_chunk(spec, config)
+    out, bad_spec, config = chunk_dir
+    spec = ChunkSpec(1, bad_spec.paths[:1])  # the good file alone
+    process_chunk(spec, config)
     done = find_done(out, spec, config)
     assert done is not None and done.skipped
     assert find_done(out, spec, BuildConfig(**{**config.to_json(), "seed": 1, "types": ("blur",),
