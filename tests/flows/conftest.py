@@ -56,6 +56,13 @@ class Tools:
     def keys(out: Path) -> list[str]:
         return shard_keys(out)
 
+    @staticmethod
+    def same_manifest(a: Path, b: Path) -> bool:
+        """The two builds' manifests hold the same rows (the shard names and keys included)."""
+        import pyarrow.parquet as pq
+
+        return pq.read_table(a / "manifest.parquet").equals(pq.read_table(b / "manifest.parquet"))
+
 
 @pytest.fixture(scope="session")
 def tools(small_raw: Path) -> type[Tools]:

@@ -18,3 +18,4 @@ def test_dask_cluster_build_equals_in_process_build(reference_build: Path, tools
     assert state.is_completed(), report
     assert report["chunks"]["built"] == 3
     assert tools.digests(tmp_path / "dask") == tools.digests(reference_build)
+    assert tools.same_manifest(tmp_path / "dask", reference_build)

@@ -51,3 +51,4 @@ def test_killed_build_resumes_to_identical_shards(prefect_server: str, reference
     keys = tools.keys(out)
     assert len(keys) == len(set(keys)) == len(tools.keys(reference_build))
     assert not list(out.glob(".*.tmp")), "temporary files left behind"
+    assert tools.same_manifest(out, reference_build)
