@@ -69,3 +69,6 @@ def command(sample, raw_dir, raise_csv, workers, dask_address, **options) -> Non
     if not state.is_completed():
         click.secho(f"build failed: {state.message}", fg="red", err=True)
         sys.exit(1)
+    report = state.result()
+    click.secho(f"done: {report['references']['written']} references in {len(report['shards'])} shards", fg="green")
+    click.secho(f"dataset card: {report['card']}", fg="green", bold=True)
