@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import importlib
 import importlib.util
+import os
 
 import click
 
@@ -29,6 +30,14 @@ COMMANDS: dict[str, tuple[str, str]] = {
 }
 
 
+# Prefect's in-process (ephemeral) server gets 20 s to start by default: too little on a busy 2-core
+# machine, where `seagull build` then fails before doing any work. Users' own settings win.
+PREFECT_DEFAULTS = {
+    "PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS": "120",
+    "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
+}
+
+
 class LazyGroup(click.Group):
     """A click group that imports a sub-command's module only when it is invoked."""
 
@@ -39,6 +48,8 @@ class LazyGroup(click.Group):
         if name not in COMMANDS:
             return None
         module_name, _ = COMMANDS[name]
+        for key, value in PREFECT_DEFAULTS.items():
+            os.environ.setdefault(key, value)
         module = importlib.import_module(f"seagull.commands.{module_name}")
         return module.command
 
