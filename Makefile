@@ -32,7 +32,7 @@ test-fast: $(STAMP) ## Run the tests without the slow end-to-end ones
 	$(BIN)/python -m pytest -q -m "not slow"
 
 shards: $(STAMP) ## Build SEAGULL-100w shards from the embedded RAW sample into ./shards
-	$(BIN)/seagull build --sample $(SAMPLE) --out $(SHARDS)
+	$(BIN)/seagull build --sample $(SAMPLE) --chunk-size 4 --out $(SHARDS)
 
 train: $(STAMP) ## Train the tiny SEAGULL config, stage 1, on ./shards
 	$(BIN)/seagull train --config tiny --stage 1 --shards '$(SHARDS)/seagull100w-*.tar' --out $(RUNS)/tiny-stage1

@@ -100,7 +100,7 @@ def build_100w(
     detector_weights: str | None = None,
     metric: str | None = None,
     metric_weights: str | None = None,
-    chunk_size: int = 2,
+    chunk_size: int = 8,
     seed: int = 0,
     work_dir: str | None = None,
     device: str = "cpu",

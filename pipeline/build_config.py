@@ -62,9 +62,9 @@ class BuildConfig:
     detector_weights: str | None = None
     metric: str | None = None
     metric_weights: str | None = None
-    # 2 references ≈ 300 MB of PNG at 1,024 px: tasks short enough for progress and retries,
-    # shards big enough for streaming; the sample of 8 gives 4 tasks for 2 cores.
-    chunk_size: int = 2
+    # 8 references ≈ 1 GB of PNG at 1,024 px: the shard size WebDataset streams best (issue 7).
+    # Small local builds pass fewer (`make shards` uses 4, so both cores get a chunk).
+    chunk_size: int = 8
     seed: int = 0
     work_dir: str | None = None
     # In the fingerprint: GPU kernels round differently, so bytes are identical per device type only.

@@ -39,7 +39,10 @@ def _csv(kind: type) -> click.ParamType:
 @click.option("--detector-weights", type=click.Path(dir_okay=False, exists=True), help="Detector weights.")
 @click.option("--metric", help="Full-reference metric registry name (default: the weight-free default).")
 @click.option("--metric-weights", type=click.Path(dir_okay=False, exists=True), help="Metric weights (TOPIQ-FR .pth).")
-@click.option("--chunk-size", default=2, show_default=True, type=click.IntRange(1), help="References per task.")
+@click.option(
+    "--chunk-size", default=8, show_default=True, type=click.IntRange(1),
+    help="References per task and per shard (8 ≈ 1 GB at 1,024 px).",
+)
 @click.option("--seed", default=0, show_default=True, type=int, help="Base seed of the build.")
 @click.option("--device", default="cpu", show_default=True, help="Torch device of segmenter/detector/metric.")
 @click.option("--work-dir", type=click.Path(file_okay=False), help="Where sample/fetched RAW files go [OUT/_work].")
