@@ -8,18 +8,25 @@ import cv2
 import numpy as np
 
 
-def disk_kernel(radius: float) -> np.ndarray:
-    """A normalised disk PSF of `radius` pixels, edge pixels weighted by their coverage.
+def disk_kernel(radius: float, subsamples: int = 8) -> np.ndarray:
+    """A normalised disk PSF of `radius` pixels; each weight is the pixel's area inside the disk.
+
+    Args:
+        radius: disk radius in pixels (> 0); below 0.5 the disk fits in one pixel (no blur).
+        subsamples: per-axis samples per pixel used to measure the covered area.
 
     Returns:
-        float32 (2k+1, 2k+1), k = ceil(radius), summing to 1.
+        float32 (2k+1, 2k+1), k = ceil(radius - 0.5), summing to 1.
     """
     if radius <= 0:
         raise ValueError(f"defocus radius must be > 0 pixels, got {radius}")
-    half = math.ceil(radius)
-    yy, xx = np.mgrid[-half : half + 1, -half : half + 1]
-    # Coverage of each pixel by the disk, approximated from its centre distance (1-pixel ramp).
-    weights = np.clip(radius + 0.5 - np.hypot(yy, xx), 0.0, 1.0).astype(np.float32)
+    half = max(0, math.ceil(radius - 0.5))
+    offsets = (np.arange(subsamples) + 0.5) / subsamples - 0.5  # sample centres inside one pixel
+    grid = np.arange(-half, half + 1)[:, None] + offsets[None, :]  # (2k+1, subsamples)
+    yy = grid[:, None, :, None]
+    xx = grid[None, :, None, :]
+    inside = (yy * yy + xx * xx) <= radius * radius  # (2k+1, 2k+1, s, s)
+    weights = inside.mean(axis=(2, 3)).astype(np.float32)
     return weights / weights.sum()
 
 

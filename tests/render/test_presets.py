@@ -1,0 +1,93 @@
+"""Presets as data: the packaged files load; a bad file names the file, the key and the allowed range."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+import yaml
+
+from isp_presets import PRESETS_DIR
+from pipeline.presets import PresetError, load_presets
+from pipeline.render import RENDERERS
+from pipeline.taxonomy import DISTORTION_TYPES, N_LEVELS_PER_TYPE
+
+
+def test_packaged_presets(presets) -> None:  # noqa: ANN001
+    assert list(presets.distortions) == list(DISTORTION_TYPES)
+    for name, preset in presets.distortions.items():
+        assert len(preset.levels) == N_LEVELS_PER_TYPE
+        assert preset.module == RENDERERS[name][0]
+        assert preset.ordering
+    assert presets.reference.tone_curve == "smoothstep"
+    assert presets.distortions["blur"].level(1)["radius"] < presets.distortions["blur"].level(20)["radius"]
+    with pytest.raises(TypeError):
+        presets.distortions["blur"].level(1)["radius"] = 3.0  # read-only
+
+
+def test_two_way_types_alternate(presets) -> None:  # noqa: ANN001
+    evs = [presets.distortions["exposure"].level(k)["ev"] for k in range(1, 21)]
+    assert all(ev < 0 for ev in evs[0::2]) and all(ev > 0 for ev in evs[1::2])
+    contrasts = [presets.distortions["contrast"].level(k)["contrast"] for k in range(1, 21)]
+    assert all(c < 1 for c in contrasts[0::2]) and all(c > 1 for c in contrasts[1::2])
+
+
+def _copy_with(tmp_path: Path, edit) -> Path:  # noqa: ANN001
+    folder = tmp_path / "presets"
+    folder.mkdir()
+    shutil.copyfile(PRESETS_DIR / "reference.yaml", folder / "reference.yaml")
+    data = yaml.safe_load((PRESETS_DIR / "distortions.yaml").read_text())
+    edit(data)
+    (folder / "distortions.yaml").write_text(yaml.safe_dump(data))
+    return folder
+
+
+def _set(path: tuple, value):  # noqa: ANN001, ANN202
+    def edit(data: dict) -> None:
+        target = data
+        for key in path[:-1]:
+            target = target[key]
+        target[path[-1]] = value
+
+    return edit
+
+
+@pytest.mark.parametrize(
+    ("edit", "key", "allowed"),
+    [
+        (_set(("blur", "levels", 3, "radius"), 99), "blur.levels[3].radius", "0 < value <= 64"),
+        (_set(("compression", "levels", 0, "quality"), 0), "compression.levels[0].quality", "1 <= value <= 100"),
+        (_set(("noise", "levels", 2, "gain"), 1.0), "noise.levels[2]", "keys read, shot"),
+        (lambda d: d["contrast"]["levels"].pop(), "contrast.levels", "exactly 20 levels"),
+        (_set(("sharpness",), {"module": "blur"}), "<top level>", "keys blur, colorfulness"),
+        (_set(("exposure", "module"), "tone"), "exposure.module", "allowed: exposure"),
+    ],
+    ids=["out-of-range", "quality-zero", "unknown-key", "19-levels", "unknown-type", "wrong-module"],
+)
+def test_bad_preset_names_file_key_and_range(tmp_path: Path, edit, key: str, allowed: str) -> None:  # noqa: ANN001
+    folder = _copy_with(tmp_path, edit)
+    with pytest.raises(PresetError) as info:
+        load_presets(folder)
+    message = str(info.value)
+    assert str(folder / "distortions.yaml") in message
+    assert key in message
+    assert allowed in message
+
+
+def test_missing_and_invalid_files(tmp_path: Path) -> None:
+    with pytest.raises(PresetError, match="reference.yaml: preset file not found"):
+        load_presets(tmp_path)
+    shutil.copyfile(PRESETS_DIR / "reference.yaml", tmp_path / "reference.yaml")
+    (tmp_path / "distortions.yaml").write_text("exposure: [unclosed\n")
+    with pytest.raises(PresetError, match="distortions.yaml: not valid YAML"):
+        load_presets(tmp_path)
+
+
+def test_bad_reference_setting(tmp_path: Path) -> None:
+    shutil.copyfile(PRESETS_DIR / "distortions.yaml", tmp_path / "distortions.yaml")
+    (tmp_path / "reference.yaml").write_text(
+        (PRESETS_DIR / "reference.yaml").read_text().replace("demosaic: edge_aware", "demosaic: magic")
+    )
+    with pytest.raises(PresetError, match=r"(?s)reference.yaml.*demosaic: 'magic' is not one of .*allowed: edge_aware, bilinear"):
+        load_presets(tmp_path)
