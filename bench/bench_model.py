@@ -1,0 +1,100 @@
+"""Tiny SEAGULL on the CPU: training samples/s (fp32 and bf16), scoring ROIs/s and peak memory.
+
+Samples are synthetic but follow the loader's contract: skimage photographs at 1,024 x 683 px
+(the build's working resolution), two labelled ROIs each, so the cost of resizing and cropping
+is counted. Ratios within one run are what to compare (bf16 / fp32, scoring / training).
+
+Writes OUT/model.json. Usage: python bench/bench_model.py --out bench/results [--steps 20]
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+import platform
+import resource
+import tempfile
+import time
+import tracemalloc
+from pathlib import Path
+
+import numpy as np
+import torch
+from skimage import data as skdata
+from skimage.transform import resize
+
+from model.config import create_config
+from model.data import sample_items
+from model.scoring import assess_items
+from model.train import RunOptions, load_trained, read_log, train
+from pipeline.levels import level_word
+
+PHOTOS = ("astronaut", "chelsea", "coffee", "rocket")
+
+
+def _samples() -> list[dict]:
+    samples = []
+    for index, name in enumerate(PHOTOS):
+        photo = resize(getattr(skdata, name)()[..., :3], (683, 1024), anti_aliasing=True).astype(np.float32)
+        masks = np.zeros((2, 683, 1024), bool)
+        masks[0, 100:400, 150:600], masks[1, 350:650, 500:1000] = True, True
+        rois = [{"roi_id": r, "quality": q, "quality_level": level_word("quality", q), "importance": 1 - q,
+                 "importance_level": level_word("importance", 1 - q), "distortion": "blur", "severity": 0.5,
+                 "severity_level": "moderate"} for r, q in enumerate((0.8, 0.3))]
+        samples.append({"key": f"{name}_blur_{index:02d}", "ref_id": name, "dist_type": "blur", "level": 10,
+                        "image": torch.from_numpy(photo).permute(2, 0, 1).contiguous(),
+                        "masks": torch.from_numpy(masks), "rois": rois})
+    return samples
+
+
+def _train(samples: list[dict], steps: int, precision: str, out: Path) -> dict:
+    config = create_config("tiny")
+    stage = dataclasses.replace(config.train.stage1, epochs=1000)
+    config = dataclasses.replace(config, train=dataclasses.replace(config.train, stage1=stage, log_every=1))
+    started = time.perf_counter()
+    train(config, lambda epoch: samples, out, RunOptions(max_steps=steps, precision=precision, progress=False))
+    seconds = time.perf_counter() - started
+    log = read_log(out)
+    steady = log[-1]["time"] - log[0]["time"]  # steps 2..N: model building and the first step left out
+    items = stage.batch_size * (len(log) - 1)
+    return {"steps": steps, "batch_size": stage.batch_size, "seconds_total": round(seconds, 2),
+            "samples_per_s": round(items / steady, 2), "first_loss": log[0]["loss"], "last_loss": log[-1]["loss"]}
+
+
+def _score(samples: list[dict], run: Path) -> dict:
+    model, tokenizer = load_trained(run)
+    items = [item for sample in samples for item in sample_items(sample, model.config, 2, 0, 0)]
+    assess_items(model, tokenizer, items[:2])  # warm-up
+    started = time.perf_counter()
+    assess_items(model, tokenizer, items)
+    return {"rois": len(items), "rois_per_s": round(len(items) / (time.perf_counter() - started), 2)}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--out", required=True, type=Path)
+    parser.add_argument("--steps", type=int, default=20)
+    args = parser.parse_args()
+    torch.manual_seed(0)
+    samples = _samples()
+    tracemalloc.start()
+    with tempfile.TemporaryDirectory() as tmp:
+        fp32 = _train(samples, args.steps, "fp32", Path(tmp) / "fp32")
+        bf16 = _train(samples, args.steps, "bf16", Path(tmp) / "bf16")
+        scoring = _score(samples, Path(tmp) / "fp32")
+    _, python_peak = tracemalloc.get_traced_memory()
+    result = {
+        "config": "tiny", "threads": torch.get_num_threads(), "machine": platform.processor() or platform.machine(),
+        "train_fp32": fp32, "train_bf16": bf16, "scoring": scoring,
+        "bf16_over_fp32_speed": round(bf16["samples_per_s"] / fp32["samples_per_s"], 3),
+        "peak_rss_mib": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
+        "peak_python_heap_mib": round(python_peak / 2**20, 1),  # tracemalloc: Python objects, not torch tensors
+    }
+    args.out.mkdir(parents=True, exist_ok=True)
+    (args.out / "model.json").write_text(json.dumps(result, indent=2))
+    print(json.dumps(result, indent=2))
+
+
+if __name__ == "__main__":
+    main()
