@@ -112,7 +112,8 @@ def render_reference(decoded: DecodedRaw, presets: ISPPresets) -> np.ndarray:
 
 
 def _exposure(ref: ReferenceState, params: dict[str, Any], rng: np.random.Generator) -> np.ndarray:
-    return apply_lut(apply_exposure(ref.linear, params["ev"]), ref.lut)
+    # The level's EV replaces the reference's exposure setting.
+    return finish(apply_exposure(ref.linear, params["ev"]), ref.settings)
 
 
 def _noise(ref: ReferenceState, params: dict[str, Any], rng: np.random.Generator) -> np.ndarray:
