@@ -11,7 +11,7 @@ SAMPLE  ?= 8
 export PREFECT_SERVER_ANALYTICS_ENABLED := false
 
 .DEFAULT_GOAL := help
-.PHONY: help setup test test-fast shards train bench serve lint format clean
+.PHONY: help setup test test-fast shards train evaluate bench serve lint format clean
 
 help: ## List the targets
 	@grep -E '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*?## "}; {printf "  %-10s %s\n", $$1, $$2}'
@@ -36,6 +36,9 @@ shards: $(STAMP) ## Build SEAGULL-100w shards from the embedded RAW sample into 
 
 train: $(STAMP) ## Train the tiny SEAGULL config, stage 1, on ./shards
 	$(BIN)/seagull train --config tiny --stage 1 --shards '$(SHARDS)/seagull100w-*.tar' --out $(RUNS)/tiny-stage1
+
+evaluate: $(STAMP) ## Evaluate the tiny run as the paper does (JSON + Markdown tables)
+	$(BIN)/seagull evaluate --run $(RUNS)/tiny-stage1 --shards '$(SHARDS)/seagull100w-*.tar' --out $(RUNS)/tiny-stage1/eval
 
 bench: $(STAMP) ## Run the benchmarks; JSON lands in bench/results/
 	@mkdir -p bench/results
