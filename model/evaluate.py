@@ -26,6 +26,7 @@ from sklearn.metrics import precision_recall_fscore_support
 from sklearn.preprocessing import MultiLabelBinarizer
 
 from pipeline.levels import SEVERITY_WORDS
+from pipeline.pyiqa_metrics import create_pyiqa_metric
 from pipeline.taxonomy import CLEAN, DISTORTION_TYPES
 
 TYPE_CLASSES: tuple[str, ...] = (*DISTORTION_TYPES, CLEAN)
@@ -105,9 +106,7 @@ def create_baseline(name: str):
     """A pyiqa NR metric that builds offline (see OFFLINE_NR_METRICS), on the CPU."""
     if name not in OFFLINE_NR_METRICS:
         raise ValueError(f"baseline {name!r} is not known to build offline; use one of {sorted(OFFLINE_NR_METRICS)}")
-    import pyiqa
-
-    return pyiqa.create_metric(name, device="cpu", as_loss=False)
+    return create_pyiqa_metric(name, device="cpu", as_loss=False)
 
 
 @torch.no_grad()

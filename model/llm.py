@@ -7,6 +7,7 @@ from pathlib import Path
 import torch
 from peft import LoraConfig, get_peft_model
 from transformers import LlamaConfig, LlamaForCausalLM
+from transformers.models.llama import modeling_llama
 
 from model.config import LLMConfig, LoRAConfig
 
@@ -20,6 +21,7 @@ def build_llm(config: LLMConfig, tokenizer, dtype: torch.dtype = torch.float32) 
     With `config.path` the weights load from that local folder; otherwise a model with random
     weights is built from `config.config` (LlamaConfig keyword arguments).
     """
+    _check_llama_is_genuine()
     if config.path is None:
         llama_config = LlamaConfig(
             **{"vocab_size": len(tokenizer), **config.config},
@@ -35,6 +37,18 @@ def build_llm(config: LLMConfig, tokenizer, dtype: torch.dtype = torch.float32) 
     if llm.get_input_embeddings().num_embeddings < len(tokenizer):
         llm.resize_token_embeddings(len(tokenizer))
     return llm
+
+
+def _check_llama_is_genuine() -> None:
+    # pyiqa's Q-Align module replaces transformers' LLaMA classes for the whole process when it is
+    # imported; the model then fails deep inside transformers with an AttributeError. Say why, early.
+    layer = modeling_llama.LlamaDecoderLayer
+    if layer.__module__ != modeling_llama.__name__:
+        raise RuntimeError(
+            f"transformers' LlamaDecoderLayer was replaced by {layer.__module__} (pyiqa's Q-Align imports patch it for "
+            "the whole process). Create pyiqa metrics with pipeline.pyiqa_metrics.create_pyiqa_metric, which undoes "
+            "the patch, or run the model in a process that does not import pyiqa's q_align."
+        )
 
 
 def apply_lora(llm: LlamaForCausalLM, config: LoRAConfig):

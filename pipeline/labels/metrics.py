@@ -25,6 +25,8 @@ import pyiqa
 import torch
 import yaml
 
+from pipeline.pyiqa_metrics import create_pyiqa_metric
+
 SETTINGS_PATH = Path(__file__).parent / "metrics.yaml"
 # The default of `make shards`: weight-free (no download, no weight file), fast enough for the
 # budget of ~60 s per reference, and sensitive to all six distortion types (docs/labels.md).
@@ -188,7 +190,7 @@ def create_metric(name: str, weights: str | Path | None = None, device: str = "c
 def _build_weight_free(settings: MetricSettings, weights: str | None, device: str) -> LabelMetric:
     if weights is not None:
         raise ValueError(f"metric {settings.name!r} is weight-free; do not pass weights ({weights!r})")
-    model = pyiqa.create_metric(settings.pyiqa, device=torch.device(device), **settings.pyiqa_options)
+    model = create_pyiqa_metric(settings.pyiqa, device=torch.device(device), **settings.pyiqa_options)
     return LabelMetric(settings, model.eval(), weights=None, label_source=True)
 
 

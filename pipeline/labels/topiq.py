@@ -12,7 +12,6 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import pyiqa
 import torch
 from torch import nn
 
@@ -23,6 +22,7 @@ from pipeline.labels.metrics import (
     missing_weights_message,
     register_builder,
 )
+from pipeline.pyiqa_metrics import create_pyiqa_metric
 
 
 class _CachedBackbone(nn.Module):
@@ -85,6 +85,6 @@ def _build_topiq(settings: MetricSettings, weights: str | None, device: str) -> 
     # Random weights are seeded (the same every time) without touching the caller's RNG state.
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(0)
-        model = pyiqa.create_metric(settings.pyiqa, device=torch.device(device), **options)
+        model = create_pyiqa_metric(settings.pyiqa, device=torch.device(device), **options)
     label_source = weights != RANDOM_WEIGHTS
     return CachedTopiqMetric(settings, model.eval(), weights=weights, label_source=label_source)
