@@ -14,6 +14,7 @@ Usage: python bench/bench_gpu.py --out bench/results
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 import platform
 import time
@@ -38,36 +39,40 @@ def _timed(fn: Callable[[], object], repeat: int, warmup: int = 2) -> float:
     return times[len(times) // 2]
 
 
+def _bench_one_sam(sam, dtype: torch.dtype) -> dict[str, float]:
+    image = torch.randn(1, 3, 1024, 1024, device="cuda")
+    batch8 = image.expand(8, -1, -1, -1).contiguous()
+    boxes = torch.rand(34, 1, 4, device="cuda").sort(dim=-1).values * 1024
+    with torch.inference_mode(), torch.autocast("cuda", dtype=dtype):
+        embed_s = _timed(lambda: sam.image_encoder(image), repeat=10)
+        embed8_s = _timed(lambda: sam.image_encoder(batch8), repeat=5) / 8
+        embedding = sam.image_encoder(image)
+
+        def prompt_boxes() -> object:
+            sparse, dense = sam.prompt_encoder(points=None, boxes=boxes.view(34, 4), masks=None)
+            return sam.mask_decoder(
+                image_embeddings=embedding,
+                image_pe=sam.prompt_encoder.get_dense_pe(),
+                sparse_prompt_embeddings=sparse,
+                dense_prompt_embeddings=dense,
+                multimask_output=True,
+            )
+
+        prompt_s = _timed(prompt_boxes, repeat=20)
+    return {
+        "embed_s_per_image_batch1": embed_s,
+        "embed_s_per_image_batch8": embed8_s,
+        "decode_34_box_prompts_s": prompt_s,
+    }
+
+
 def bench_sam(dtype: torch.dtype) -> dict[str, dict[str, float]]:
     from segment_anything import sam_model_registry
 
     results = {}
     for name in ("vit_b", "vit_l", "vit_h"):
         sam = sam_model_registry[name](checkpoint=None).cuda().eval()
-        image = torch.randn(1, 3, 1024, 1024, device="cuda")
-        with torch.inference_mode(), torch.autocast("cuda", dtype=dtype):
-            embed_s = _timed(lambda: sam.image_encoder(image), repeat=10)
-            batch8 = image.expand(8, -1, -1, -1).contiguous()
-            embed8_s = _timed(lambda: sam.image_encoder(batch8), repeat=5) / 8
-            embedding = sam.image_encoder(image)
-            boxes = torch.rand(34, 1, 4, device="cuda").sort(dim=-1).values * 1024
-
-            def prompt_boxes() -> object:
-                sparse, dense = sam.prompt_encoder(points=None, boxes=boxes.view(34, 4), masks=None)
-                return sam.mask_decoder(
-                    image_embeddings=embedding,
-                    image_pe=sam.prompt_encoder.get_dense_pe(),
-                    sparse_prompt_embeddings=sparse,
-                    dense_prompt_embeddings=dense,
-                    multimask_output=True,
-                )
-
-            prompt_s = _timed(prompt_boxes, repeat=20)
-        results[name] = {
-            "embed_s_per_image_batch1": embed_s,
-            "embed_s_per_image_batch8": embed8_s,
-            "decode_34_box_prompts_s": prompt_s,
-        }
+        results[name] = _bench_one_sam(sam, dtype)
         del sam
         torch.cuda.empty_cache()
     return results
@@ -83,7 +88,7 @@ def bench_topiq() -> dict[str, float]:
             dist = torch.rand(batch, 3, side, side, device="cuda")
             ref = torch.rand(batch, 3, side, side, device="cuda")
             with torch.inference_mode():
-                seconds = _timed(lambda: metric(dist, ref), repeat=10)
+                seconds = _timed(functools.partial(metric, dist, ref), repeat=10)
             results[f"s_per_pair_{side}px_batch{batch}"] = seconds / batch
     return results
 
@@ -96,7 +101,7 @@ def bench_convnext(dtype: torch.dtype) -> dict[str, float]:
     for batch in (1, 32):
         images = torch.randn(batch, 3, 512, 512, device="cuda")
         with torch.inference_mode(), torch.autocast("cuda", dtype=dtype):
-            results[f"s_per_image_512px_batch{batch}"] = _timed(lambda: encoder(images), repeat=10) / batch
+            results[f"s_per_image_512px_batch{batch}"] = _timed(functools.partial(encoder, images), repeat=10) / batch
     return results
 
 
