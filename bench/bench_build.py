@@ -73,10 +73,15 @@ def summarise(config: BuildConfig, result, wall: float, shards: Path) -> dict:
     manifest = shards / "manifest"
     rows = sum(_parquet_rows(p) for p in sorted(manifest.glob("*.parquet"))) if manifest.exists() else None
     variants = len(config.types or range(6)) * len(config.levels or range(20))
-    per_ref = {stage: round(seconds / n_refs, 3) for stage, seconds in result.timings.items() if stage != "load"}
+    per_ref = {
+        stage: round(seconds / n_refs, 3) for stage, seconds in result.timings.items() if stage != "load"
+    }
     labels_per_ref = rows / n_refs if rows else None
     return {
-        "machine": {"cpu": platform.processor() or platform.machine(), "torch_threads": torch.get_num_threads()},
+        "machine": {
+            "cpu": platform.processor() or platform.machine(),
+            "torch_threads": torch.get_num_threads(),
+        },
         "config": config.to_json(),
         "references": n_refs,
         "variants_per_reference": variants,
@@ -88,10 +93,15 @@ def summarise(config: BuildConfig, result, wall: float, shards: Path) -> dict:
         "wall_seconds": round(wall, 3),
         "roi_labels_per_reference": labels_per_ref,
         "rois_per_reference": labels_per_ref / variants if labels_per_ref else None,
-        "labels_seconds_per_roi_label": round(per_ref["labels"] / labels_per_ref, 6) if labels_per_ref else None,
+        "labels_seconds_per_roi_label": round(per_ref["labels"] / labels_per_ref, 6)
+        if labels_per_ref
+        else None,
         "render_seconds_per_variant": round(per_ref["render"] / variants, 5),
         "shard_bytes_per_reference": sum(s["bytes"] for s in result.shards) // n_refs,
-        "shard_bytes_per_reference_120": sum(s["bytes"] for s in result.shards) // n_refs * 121 // (variants + 1),
+        "shard_bytes_per_reference_120": sum(s["bytes"] for s in result.shards)
+        // n_refs
+        * 121
+        // (variants + 1),
         "failures": [f.__dict__ for f in result.failures],
     }
 

@@ -101,7 +101,9 @@ def bench_convnext(dtype: torch.dtype) -> dict[str, float]:
     for batch in (1, 32):
         images = torch.randn(batch, 3, 512, 512, device="cuda")
         with torch.inference_mode(), torch.autocast("cuda", dtype=dtype):
-            results[f"s_per_image_512px_batch{batch}"] = _timed(functools.partial(encoder, images), repeat=10) / batch
+            results[f"s_per_image_512px_batch{batch}"] = (
+                _timed(functools.partial(encoder, images), repeat=10) / batch
+            )
     return results
 
 

@@ -60,7 +60,11 @@ def photos(size: int) -> dict[str, np.ndarray]:
     for name in PHOTOS:
         image = getattr(data, name)()
         scale = size / max(image.shape[:2])
-        out[name] = cv2.resize(image, (round(image.shape[1] * scale), round(image.shape[0] * scale)), interpolation=cv2.INTER_AREA)
+        out[name] = cv2.resize(
+            image,
+            (round(image.shape[1] * scale), round(image.shape[0] * scale)),
+            interpolation=cv2.INTER_AREA,
+        )
     return out
 
 
@@ -70,12 +74,25 @@ def time_rois(label: str, segmenter, detector, images: dict[str, np.ndarray]) ->
     for name, image in images.items():
         wall, cpu = time.perf_counter(), time.process_time()
         rois = compute_rois(image, segmenter, detector, MaskConfig())
-        rows.append({"image": name, "shape": list(image.shape[:2]), "wall_s": time.perf_counter() - wall,
-                     "cpu_s": time.process_time() - cpu, "objects": sum(r.kind == "object" for r in rois),
-                     "components": sum(r.kind == "component" for r in rois)})
-        print(f"{label:55s} {name:10s} {rows[-1]['wall_s']:6.2f} s wall {rows[-1]['cpu_s']:6.2f} s cpu  {len(rois)} ROIs")
-    return {"segmenter": label, "mean_wall_s": float(np.mean([r["wall_s"] for r in rows])),
-            "mean_cpu_s": float(np.mean([r["cpu_s"] for r in rows])), "per_image": rows}
+        rows.append(
+            {
+                "image": name,
+                "shape": list(image.shape[:2]),
+                "wall_s": time.perf_counter() - wall,
+                "cpu_s": time.process_time() - cpu,
+                "objects": sum(r.kind == "object" for r in rois),
+                "components": sum(r.kind == "component" for r in rois),
+            }
+        )
+        print(
+            f"{label:55s} {name:10s} {rows[-1]['wall_s']:6.2f} s wall {rows[-1]['cpu_s']:6.2f} s cpu  {len(rois)} ROIs"
+        )
+    return {
+        "segmenter": label,
+        "mean_wall_s": float(np.mean([r["wall_s"] for r in rows])),
+        "mean_cpu_s": float(np.mean([r["cpu_s"] for r in rows])),
+        "per_image": rows,
+    }
 
 
 def batching_ratio(model: torch.nn.Module, label: str, image: np.ndarray, n_points: int = 64) -> dict:
@@ -90,9 +107,17 @@ def batching_ratio(model: torch.nn.Module, label: str, image: np.ndarray, n_poin
         start = time.process_time()
         segmenter.segment_points(points.astype(np.float32))
         times[batch] = time.process_time() - start
-    print(f"point batching on {label}: {n_points} per call {times[n_points]:.2f} s, one per call {times[1]:.2f} s")
-    return {"model": label, "device": "cpu", "n_points": n_points, "batched_cpu_s": times[n_points],
-            "one_at_a_time_cpu_s": times[1], "ratio_one_at_a_time_over_batched": times[1] / times[n_points]}
+    print(
+        f"point batching on {label}: {n_points} per call {times[n_points]:.2f} s, one per call {times[1]:.2f} s"
+    )
+    return {
+        "model": label,
+        "device": "cpu",
+        "n_points": n_points,
+        "batched_cpu_s": times[n_points],
+        "one_at_a_time_cpu_s": times[1],
+        "ratio_one_at_a_time_over_batched": times[1] / times[n_points],
+    }
 
 
 def main() -> None:
@@ -102,22 +127,38 @@ def main() -> None:
     detector = create_detector(DEFAULT_DETECTOR)
     tiny = build_tiny_random_sam()
     rows = [
-        time_rois(f"{DEFAULT_SEGMENTER} + {DEFAULT_DETECTOR}", create_segmenter(DEFAULT_SEGMENTER), detector, images),
-        time_rois(f"sam_tiny_random (code path only, random weights) + {DEFAULT_DETECTOR}",
-                  SamSegmenter(tiny, Provenance("sam_tiny_random")), detector, images),
+        time_rois(
+            f"{DEFAULT_SEGMENTER} + {DEFAULT_DETECTOR}", create_segmenter(DEFAULT_SEGMENTER), detector, images
+        ),
+        time_rois(
+            f"sam_tiny_random (code path only, random weights) + {DEFAULT_DETECTOR}",
+            SamSegmenter(tiny, Provenance("sam_tiny_random")),
+            detector,
+            images,
+        ),
     ]
     batching = [batching_ratio(tiny, "sam_tiny_random (random weights)", images["coffee"])]
     if not args.quick:
         vit_b = sam_model_registry["vit_b"]().eval()  # architecture only: no checkpoint, nothing downloads
         first = {"coffee": images["coffee"]}
-        rows.append(time_rois(f"sam_vit_b (random weights, timing only) + {DEFAULT_DETECTOR}",
-                              SamSegmenter(vit_b, Provenance("sam_vit_b_random")), detector, first))
+        rows.append(
+            time_rois(
+                f"sam_vit_b (random weights, timing only) + {DEFAULT_DETECTOR}",
+                SamSegmenter(vit_b, Provenance("sam_vit_b_random")),
+                detector,
+                first,
+            )
+        )
         batching.append(batching_ratio(vit_b, "sam_vit_b (random weights, timing only)", images["coffee"]))
     if args.sam_checkpoint:
         real = create_segmenter(f"sam_{args.sam_variant}", checkpoint=str(args.sam_checkpoint))
         rows.append(time_rois(f"sam_{args.sam_variant} + {DEFAULT_DETECTOR}", real, detector, images))
-    result = {"machine": {"platform": platform.platform(), "torch_threads": torch.get_num_threads()},
-              "size": args.size, "per_reference": rows, "point_batching": batching}
+    result = {
+        "machine": {"platform": platform.platform(), "torch_threads": torch.get_num_threads()},
+        "size": args.size,
+        "per_reference": rows,
+        "point_batching": batching,
+    }
     args.out.mkdir(parents=True, exist_ok=True)
     (args.out / "masks.json").write_text(json.dumps(result, indent=2))
     print(f"wrote {args.out / 'masks.json'}")

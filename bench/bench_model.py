@@ -39,12 +39,30 @@ def _samples() -> list[dict]:
         photo = resize(getattr(skdata, name)()[..., :3], (683, 1024), anti_aliasing=True).astype(np.float32)
         masks = np.zeros((2, 683, 1024), bool)
         masks[0, 100:400, 150:600], masks[1, 350:650, 500:1000] = True, True
-        rois = [{"roi_id": r, "quality": q, "quality_level": level_word("quality", q), "importance": 1 - q,
-                 "importance_level": level_word("importance", 1 - q), "distortion": "blur", "severity": 0.5,
-                 "severity_level": "moderate"} for r, q in enumerate((0.8, 0.3))]
-        samples.append({"key": f"{name}_blur_{index:02d}", "ref_id": name, "dist_type": "blur", "level": 10,
-                        "image": torch.from_numpy(photo).permute(2, 0, 1).contiguous(),
-                        "masks": torch.from_numpy(masks), "rois": rois})
+        rois = [
+            {
+                "roi_id": r,
+                "quality": q,
+                "quality_level": level_word("quality", q),
+                "importance": 1 - q,
+                "importance_level": level_word("importance", 1 - q),
+                "distortion": "blur",
+                "severity": 0.5,
+                "severity_level": "moderate",
+            }
+            for r, q in enumerate((0.8, 0.3))
+        ]
+        samples.append(
+            {
+                "key": f"{name}_blur_{index:02d}",
+                "ref_id": name,
+                "dist_type": "blur",
+                "level": 10,
+                "image": torch.from_numpy(photo).permute(2, 0, 1).contiguous(),
+                "masks": torch.from_numpy(masks),
+                "rois": rois,
+            }
+        )
     return samples
 
 
@@ -53,13 +71,21 @@ def _train(samples: list[dict], steps: int, precision: str, out: Path) -> dict:
     stage = dataclasses.replace(config.train.stage1, epochs=1000)
     config = dataclasses.replace(config, train=dataclasses.replace(config.train, stage1=stage, log_every=1))
     started = time.perf_counter()
-    train(config, lambda epoch: samples, out, RunOptions(max_steps=steps, precision=precision, progress=False))
+    train(
+        config, lambda epoch: samples, out, RunOptions(max_steps=steps, precision=precision, progress=False)
+    )
     seconds = time.perf_counter() - started
     log = read_log(out)
     steady = log[-1]["time"] - log[0]["time"]  # steps 2..N: model building and the first step left out
     items = stage.batch_size * (len(log) - 1)
-    return {"steps": steps, "batch_size": stage.batch_size, "seconds_total": round(seconds, 2),
-            "samples_per_s": round(items / steady, 2), "first_loss": log[0]["loss"], "last_loss": log[-1]["loss"]}
+    return {
+        "steps": steps,
+        "batch_size": stage.batch_size,
+        "seconds_total": round(seconds, 2),
+        "samples_per_s": round(items / steady, 2),
+        "first_loss": log[0]["loss"],
+        "last_loss": log[-1]["loss"],
+    }
 
 
 def _score(samples: list[dict], run: Path) -> dict:
@@ -85,11 +111,17 @@ def main() -> None:
         scoring = _score(samples, Path(tmp) / "fp32")
     _, python_peak = tracemalloc.get_traced_memory()
     result = {
-        "config": "tiny", "threads": torch.get_num_threads(), "machine": platform.processor() or platform.machine(),
-        "train_fp32": fp32, "train_bf16": bf16, "scoring": scoring,
+        "config": "tiny",
+        "threads": torch.get_num_threads(),
+        "machine": platform.processor() or platform.machine(),
+        "train_fp32": fp32,
+        "train_bf16": bf16,
+        "scoring": scoring,
         "bf16_over_fp32_speed": round(bf16["samples_per_s"] / fp32["samples_per_s"], 3),
         "peak_rss_mib": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
-        "peak_python_heap_mib": round(python_peak / 2**20, 1),  # tracemalloc: Python objects, not torch tensors
+        "peak_python_heap_mib": round(
+            python_peak / 2**20, 1
+        ),  # tracemalloc: Python objects, not torch tensors
     }
     args.out.mkdir(parents=True, exist_ok=True)
     (args.out / "model.json").write_text(json.dumps(result, indent=2))

@@ -74,7 +74,11 @@ def bench_file(path: Path, presets, size: int, naive_per_type: int) -> dict:  # 
         "raw_size": list(decoded.raw_size),
         "working_size": list(decoded.size),
         "mosaic_size": list(decoded.mosaic.shape),
-        "seconds": {"decode": t_decode, "reference": t_reference, **{f"variants_{t}": s for t, s in per_type.items()}},
+        "seconds": {
+            "decode": t_decode,
+            "reference": t_reference,
+            **{f"variants_{t}": s for t, s in per_type.items()},
+        },
         "seconds_per_reference_120_variants": ours,
         "distorted_images_per_second_per_core": 120 / ours,
         "naive_seconds_per_variant": naive_per_variant,
@@ -127,11 +131,15 @@ def _sensor_dng(folder: Path, megapixels: float) -> Path:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--out", type=Path, required=True, help="folder for render.json")
     parser.add_argument("--size", type=int, default=1024, help="working long side")
     parser.add_argument("-n", type=int, default=2, help="sample files to time")
-    parser.add_argument("--sensor-mp", type=float, default=16.0, help="add a DNG of this many megapixels (0: none)")
+    parser.add_argument(
+        "--sensor-mp", type=float, default=16.0, help="add a DNG of this many megapixels (0: none)"
+    )
     parser.add_argument("--naive-per-type", type=int, default=2, help="naive variants timed per type")
     args = parser.parse_args()
     cv2.setNumThreads(1)
@@ -149,8 +157,12 @@ def main() -> None:
         "machine": platform.machine(),
         "files": files,
         "stage_ms_on_last_file": stages,
-        "mean_seconds_per_reference_120_variants": float(np.mean([f["seconds_per_reference_120_variants"] for f in files])),
-        "mean_distorted_images_per_second_per_core": float(np.mean([f["distorted_images_per_second_per_core"] for f in files])),
+        "mean_seconds_per_reference_120_variants": float(
+            np.mean([f["seconds_per_reference_120_variants"] for f in files])
+        ),
+        "mean_distorted_images_per_second_per_core": float(
+            np.mean([f["distorted_images_per_second_per_core"] for f in files])
+        ),
         "mean_speedup_vs_naive": float(np.mean([f["speedup_vs_naive"] for f in files])),
         "speedup_vs_naive_on_sensor_sized_raw": files[-1]["speedup_vs_naive"],
         "aims": {"speedup_vs_naive": 10, "distorted_images_per_second_per_core": 12},
@@ -159,9 +171,11 @@ def main() -> None:
     (args.out / "render.json").write_text(json.dumps(result, indent=2) + "\n")
     print(json.dumps({k: v for k, v in result.items() if k not in ("files",)}, indent=2))
     for f in files:
-        print(f"{f['file']}: raw {f['raw_size']} -> {f['working_size']}: {f['seconds_per_reference_120_variants']:.2f} s / 120, "
-              f"{f['distorted_images_per_second_per_core']:.1f} img/s/core, {f['speedup_vs_naive']:.1f}x vs naive decode, "
-              f"{f['speedup_vs_rawpy_postprocess_per_variant']:.1f}x vs rawpy.postprocess per variant")
+        print(
+            f"{f['file']}: raw {f['raw_size']} -> {f['working_size']}: {f['seconds_per_reference_120_variants']:.2f} s / 120, "
+            f"{f['distorted_images_per_second_per_core']:.1f} img/s/core, {f['speedup_vs_naive']:.1f}x vs naive decode, "
+            f"{f['speedup_vs_rawpy_postprocess_per_variant']:.1f}x vs rawpy.postprocess per variant"
+        )
 
 
 if __name__ == "__main__":

@@ -19,7 +19,11 @@ def announce(config: BuildConfig, say: Callable[[str], None]) -> None:
     for role, name, weights in rows:
         if name is None:
             continue
-        where = f"weights {weights}" if weights else "NO WEIGHTS GIVEN: weight-free component, labels are not the paper's"
+        where = (
+            f"weights {weights}"
+            if weights
+            else "NO WEIGHTS GIVEN: weight-free component, labels are not the paper's"
+        )
         say(f"  {role:9s} {name:22s} {where}")
     say(f"  source    {config.source}  ->  {Path(config.out).resolve()}")
     say("=" * 78)
@@ -47,8 +51,12 @@ def fetch_raise_files(config: BuildConfig) -> tuple[list[str], list[dict[str, st
 
     folder = config.work_path / "raise"
     report = fetch_raise(config.source, folder, limit=config.limit)
-    failures = [{"path": row.url, "ref_id": ref_id_of(row.name), "stage": "fetch", "error": str(row.error)}
-                for row in report.failed]
-    failures += [{"path": f"{config.source}:{p.line}", "ref_id": "", "stage": "csv", "error": p.reason}
-                 for p in report.problems]
+    failures = [
+        {"path": row.url, "ref_id": ref_id_of(row.name), "stage": "fetch", "error": str(row.error)}
+        for row in report.failed
+    ]
+    failures += [
+        {"path": f"{config.source}:{p.line}", "ref_id": "", "stage": "csv", "error": p.reason}
+        for p in report.problems
+    ]
     return sorted(str(folder / entry.name) for entry in report.entries), failures

@@ -75,7 +75,9 @@ def build_chunk(spec: ChunkSpec, config: BuildConfig) -> ChunkResult:
     """render → masks → labels → shard for one chunk of references (`pipeline.chunk.process_chunk`)."""
     _support.one_thread_per_chunk()
     logger = get_run_logger()
-    return process_chunk(spec, config, progress=lambda ref, done, total: logger.info(f"{ref} ({done}/{total})"))
+    return process_chunk(
+        spec, config, progress=lambda ref, done, total: logger.info(f"{ref} ({done}/{total})")
+    )
 
 
 @task(retries=2, retry_delay_seconds=5, retry_condition_fn=is_transient, cache_policy=NO_CACHE)
@@ -130,7 +132,9 @@ def _run_chunks(chunks: list[ChunkSpec], config: BuildConfig) -> tuple[list[Chun
     done = [r for r in (find_done(out, spec, config) for spec in chunks) if r is not None]
     todo = [spec for spec in chunks if spec.index not in {r.index for r in done}]
     total = sum(len(spec.paths) for spec in chunks)
-    print(f"{len(chunks)} chunks of up to {config.chunk_size} references: {len(done)} finished earlier, {len(todo)} to build")
+    print(
+        f"{len(chunks)} chunks of up to {config.chunk_size} references: {len(done)} finished earlier, {len(todo)} to build"
+    )
     errors: dict[int, str] = {}
     results = list(done)
     futures = {build_chunk.submit(spec, config): spec for spec in todo}

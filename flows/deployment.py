@@ -1,7 +1,7 @@
 """The `build-100w` deployment of the `seagull-100w` flow, served by this process (`flow.serve`).
 
-    seagull serve          # starts a local Prefect server if none answers, then serves
-    prefect deployment run 'seagull-100w/build-100w' --param source=sample:8 --param out=shards
+seagull serve          # starts a local Prefect server if none answers, then serves
+prefect deployment run 'seagull-100w/build-100w' --param source=sample:8 --param out=shards
 """
 
 from __future__ import annotations

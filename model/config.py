@@ -110,7 +110,12 @@ def parse_config(raw: dict[str, Any], source: Path | str = "<dict>") -> ModelCon
     """Build and validate a ModelConfig from a dict with the layout of configs/*.yaml."""
     try:
         llm = dict(raw["llm"])
-        llm["lora"] = LoRAConfig(**{**llm.get("lora", {}), "modules_to_save": tuple(llm.get("lora", {}).get("modules_to_save", ()))})
+        llm["lora"] = LoRAConfig(
+            **{
+                **llm.get("lora", {}),
+                "modules_to_save": tuple(llm.get("lora", {}).get("modules_to_save", ())),
+            }
+        )
         train = dict(raw.get("train", {}))
         for stage in ("stage1", "stage2"):
             if stage in train:
@@ -126,15 +131,21 @@ def parse_config(raw: dict[str, Any], source: Path | str = "<dict>") -> ModelCon
             train=TrainConfig(**train),
         )
     except (KeyError, TypeError) as error:
-        raise ValueError(f"{source}: malformed model config ({error}); compare with {CONFIG_DIR / 'tiny.yaml'}") from error
+        raise ValueError(
+            f"{source}: malformed model config ({error}); compare with {CONFIG_DIR / 'tiny.yaml'}"
+        ) from error
     _validate(config, source)
     return config
 
 
 def _validate(config: ModelConfig, source: Path | str) -> None:
     if config.train.precision not in PRECISIONS:
-        raise ValueError(f"{source}: train.precision must be one of {PRECISIONS}, got {config.train.precision!r}")
+        raise ValueError(
+            f"{source}: train.precision must be one of {PRECISIONS}, got {config.train.precision!r}"
+        )
     if config.mfe.width % config.mfe.heads:
-        raise ValueError(f"{source}: mfe.width {config.mfe.width} must be divisible by mfe.heads {config.mfe.heads}")
+        raise ValueError(
+            f"{source}: mfe.width {config.mfe.width} must be divisible by mfe.heads {config.mfe.heads}"
+        )
     if config.mfe.local_size % config.mfe.local_grid:
         raise ValueError(f"{source}: mfe.local_size must be a multiple of mfe.local_grid")

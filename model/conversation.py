@@ -37,7 +37,9 @@ def prompt_text(question: str, first: bool) -> str:
     return f"{head}{ROLES[0]}: {image}{question} {ROLES[1]}:"
 
 
-def encode_conversation(tokenizer, turns: list[tuple[str, str]], image_tokens: int, max_length: int) -> Encoded:
+def encode_conversation(
+    tokenizer, turns: list[tuple[str, str]], image_tokens: int, max_length: int
+) -> Encoded:
     """Tokenize turns in the vicuna v1 template; labels = answer tokens and their `</s>` only.
 
     Args:
@@ -55,7 +57,9 @@ def encode_conversation(tokenizer, turns: list[tuple[str, str]], image_tokens: i
         reply = _encode(tokenizer, " " + answer, 0) + [tokenizer.eos_token_id]
         if len(ids) + len(prompt) + len(reply) > max_length:
             if index == 0:
-                raise ValueError(f"the first turn needs {len(prompt) + len(reply) + 1} tokens > max_length {max_length}")
+                raise ValueError(
+                    f"the first turn needs {len(prompt) + len(reply) + 1} tokens > max_length {max_length}"
+                )
             break
         ids += prompt + reply
         labels += [IGNORE_INDEX] * len(prompt) + reply

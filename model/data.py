@@ -29,7 +29,9 @@ STAGE_MODES = {1: "stage1", 2: "stage2"}
 
 def resize_image(image: torch.Tensor, size: int) -> torch.Tensor:
     """float (3, H, W) -> (3, size, size), bilinear with antialiasing, clamped to 0..1."""
-    resized = F.interpolate(image[None], size=(size, size), mode="bilinear", antialias=True, align_corners=False)
+    resized = F.interpolate(
+        image[None], size=(size, size), mode="bilinear", antialias=True, align_corners=False
+    )
     return resized[0].clamp(0, 1)
 
 
@@ -38,13 +40,17 @@ def resize_mask(mask: torch.Tensor, size: int) -> torch.Tensor:
     return F.interpolate(mask[None, None].float(), size=(size, size), mode="area")[0, 0]
 
 
-def conversation_turns(roi: dict[str, Any], dist_type: str, stage: int, rng: random.Random) -> list[tuple[str, str]]:
+def conversation_turns(
+    roi: dict[str, Any], dist_type: str, stage: int, rng: random.Random
+) -> list[tuple[str, str]]:
     """The (question, answer) turns of one labelled ROI (pipeline.instructions)."""
     label = {**roi, "dist_type": dist_type}
     return [(i["question"], i["answer"]) for i in make_instructions(label, mode=STAGE_MODES[stage], rng=rng)]
 
 
-def sample_items(sample: dict[str, Any], config: ModelConfig, stage: int, seed: int, epoch: int) -> Iterator[dict[str, Any]]:
+def sample_items(
+    sample: dict[str, Any], config: ModelConfig, stage: int, seed: int, epoch: int
+) -> Iterator[dict[str, Any]]:
     """Items of one decoded shard sample (pipeline.shards.loader.decode_sample), ROI by ROI.
 
     Yields:
@@ -57,13 +63,18 @@ def sample_items(sample: dict[str, Any], config: ModelConfig, stage: int, seed: 
             continue
         rng = random.Random(f"{seed}/{epoch}/{sample['key']}/{roi['roi_id']}")
         item = region_item(sample["image"], mask, config, resized=image)
-        item.update(key=sample["key"], roi_id=roi["roi_id"], roi=roi,
-                    turns=conversation_turns(roi, sample["dist_type"], stage, rng))
+        item.update(
+            key=sample["key"],
+            roi_id=roi["roi_id"],
+            roi=roi,
+            turns=conversation_turns(roi, sample["dist_type"], stage, rng),
+        )
         yield item
 
 
-def region_item(image: torch.Tensor, mask: torch.Tensor, config: ModelConfig,
-                resized: torch.Tensor | None = None) -> dict[str, torch.Tensor]:
+def region_item(
+    image: torch.Tensor, mask: torch.Tensor, config: ModelConfig, resized: torch.Tensor | None = None
+) -> dict[str, torch.Tensor]:
     """The model inputs of one (image, ROI): {"image": (3, S, S), "mask": (S, S), "crop": (3, L, L)}.
 
     Args:
@@ -80,8 +91,9 @@ def region_item(image: torch.Tensor, mask: torch.Tensor, config: ModelConfig,
     }
 
 
-def stream_items(samples: Iterable[dict[str, Any]], config: ModelConfig, stage: int, seed: int, epoch: int,
-                 skip: int = 0) -> Iterator[dict[str, Any]]:
+def stream_items(
+    samples: Iterable[dict[str, Any]], config: ModelConfig, stage: int, seed: int, epoch: int, skip: int = 0
+) -> Iterator[dict[str, Any]]:
     """All items of `samples`, the first `skip` left out (a resumed run's data position).
 
     Whole samples inside the skipped part are passed over without resizing or cropping.
@@ -115,7 +127,9 @@ def count_shard_items(urls) -> int:
     return sum(sum("quality_level" in roi for roi in json.loads(s["json"])["rois"]) for s in samples)
 
 
-def collate(items: list[dict[str, Any]], tokenizer, image_tokens: int, max_length: int) -> dict[str, torch.Tensor]:
+def collate(
+    items: list[dict[str, Any]], tokenizer, image_tokens: int, max_length: int
+) -> dict[str, torch.Tensor]:
     """Tokenize and pad a list of items into a batch for model.seagull.Seagull.forward.
 
     Returns:

@@ -52,6 +52,10 @@ def _create_backbone(config: EncoderConfig) -> nn.Module:
         return timm.create_model(config.arch, pretrained=False, features_only=True, **kwargs)
     weights = Path(config.weights)
     if not weights.is_file():
-        raise FileNotFoundError(f"encoder weights {weights} not found: set encoder.weights in the model config to a local file")
+        raise FileNotFoundError(
+            f"encoder weights {weights} not found: set encoder.weights in the model config to a local file"
+        )
     overlay = {"file": str(weights)}
-    return timm.create_model(config.arch, pretrained=True, features_only=True, pretrained_cfg_overlay=overlay, **kwargs)
+    return timm.create_model(
+        config.arch, pretrained=True, features_only=True, pretrained_cfg_overlay=overlay, **kwargs
+    )

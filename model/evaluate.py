@@ -46,7 +46,9 @@ def plcc(predicted: Sequence[float], truth: Sequence[float]) -> float:
     return float(stats.pearsonr(predicted, truth).statistic)
 
 
-def sample_prf(truth: Sequence[Iterable[str]], predicted: Sequence[Iterable[str]], classes: Sequence[str]) -> dict[str, float]:
+def sample_prf(
+    truth: Sequence[Iterable[str]], predicted: Sequence[Iterable[str]], classes: Sequence[str]
+) -> dict[str, float]:
     """Sample-averaged precision, recall and F1 (in %) of label sets over `classes`."""
     binarizer = MultiLabelBinarizer(classes=list(classes))
     y_true = binarizer.fit_transform([set(t) for t in truth])
@@ -55,7 +57,9 @@ def sample_prf(truth: Sequence[Iterable[str]], predicted: Sequence[Iterable[str]
     return {"precision": 100 * float(p), "recall": 100 * float(r), "f1": 100 * float(f)}
 
 
-def per_class_f1(truth: Sequence[Iterable[str]], predicted: Sequence[Iterable[str]], classes: Sequence[str]) -> dict[str, float]:
+def per_class_f1(
+    truth: Sequence[Iterable[str]], predicted: Sequence[Iterable[str]], classes: Sequence[str]
+) -> dict[str, float]:
     """F1 (in %) of each class (the paper's Table 2 for types)."""
     binarizer = MultiLabelBinarizer(classes=list(classes))
     y_true = binarizer.fit_transform([set(t) for t in truth])
@@ -81,9 +85,15 @@ def score_metrics(records: list[dict[str, Any]]) -> dict[str, Any]:
     result["type"] = sample_prf(types_true, types_pred, TYPE_CLASSES)
     result["type_f1"] = per_class_f1(types_true, types_pred, TYPE_CLASSES)
     distorted = [r for r in records if r["distortion"] != CLEAN]
-    result["severity"] = sample_prf([_severity(r["distortion"], r["severity_level"]) for r in distorted],
-                                    [_severity(r["predicted_distortion"], r["predicted_severity_level"]) for r in distorted],
-                                    SEVERITY_CLASSES) if distorted else None
+    result["severity"] = (
+        sample_prf(
+            [_severity(r["distortion"], r["severity_level"]) for r in distorted],
+            [_severity(r["predicted_distortion"], r["predicted_severity_level"]) for r in distorted],
+            SEVERITY_CLASSES,
+        )
+        if distorted
+        else None
+    )
     return result
 
 
@@ -105,12 +115,16 @@ def roi_crop(image: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
 def create_baseline(name: str):
     """A pyiqa NR metric that builds offline (see OFFLINE_NR_METRICS), on the CPU."""
     if name not in OFFLINE_NR_METRICS:
-        raise ValueError(f"baseline {name!r} is not known to build offline; use one of {sorted(OFFLINE_NR_METRICS)}")
+        raise ValueError(
+            f"baseline {name!r} is not known to build offline; use one of {sorted(OFFLINE_NR_METRICS)}"
+        )
     return create_pyiqa_metric(name, device="cpu", as_loss=False)
 
 
 @torch.no_grad()
-def baseline_scores(metric, name: str, samples: Iterable[dict[str, Any]], limit: int | None = None) -> list[float]:
+def baseline_scores(
+    metric, name: str, samples: Iterable[dict[str, Any]], limit: int | None = None
+) -> list[float]:
     """Higher-is-better scores of the baseline metric on the labelled ROIs' crops (the first
     `limit`), in item order."""
     sign = -1.0 if OFFLINE_NR_METRICS[name] else 1.0
@@ -128,12 +142,18 @@ def baseline_metrics(records: list[dict[str, Any]], scores: list[float]) -> dict
     """SROCC/PLCC of baseline scores against the records' quality and importance."""
     if len(scores) != len(records):
         raise ValueError(f"{len(scores)} baseline scores for {len(records)} ROIs")
-    return {task: {"srocc": srocc(scores, [r[task] for r in records]), "plcc": plcc(scores, [r[task] for r in records])}
-            for task in ("quality", "importance")}
+    return {
+        task: {
+            "srocc": srocc(scores, [r[task] for r in records]),
+            "plcc": plcc(scores, [r[task] for r in records]),
+        }
+        for task in ("quality", "importance")
+    }
 
 
 def markdown_table(result: dict[str, Any], model_name: str = "SEAGULL") -> str:
     """Tables 1 and 2 of the paper as Markdown (scores with 4 decimals, P/R/F1 in %)."""
+
     def row(name: str, entry: dict[str, Any]) -> str:
         cells = [f"{entry[t][m]:.4f}" for t in ("quality", "importance") for m in ("srocc", "plcc")]
         for key in ("severity", "type"):
@@ -141,19 +161,28 @@ def markdown_table(result: dict[str, Any], model_name: str = "SEAGULL") -> str:
             cells += [f"{prf[m]:.2f}" for m in ("precision", "recall", "f1")] if prf else ["–"] * 3
         return f"| {name} | " + " | ".join(cells) + " |"
 
-    lines = ["| Method | Quality SROCC | Quality PLCC | Importance SROCC | Importance PLCC | Severity P | Severity R "
-             "| Severity F1 | Type P | Type R | Type F1 |", "|---" * 11 + "|", row(model_name, result)]
+    lines = [
+        "| Method | Quality SROCC | Quality PLCC | Importance SROCC | Importance PLCC | Severity P | Severity R "
+        "| Severity F1 | Type P | Type R | Type F1 |",
+        "|---" * 11 + "|",
+        row(model_name, result),
+    ]
     if result.get("baseline"):
         lines.append(row(f"{result['baseline']['name']} (crop, NR)", result["baseline"]))
     types = result["type_f1"]
-    lines += ["", "| " + " | ".join(["F1 (%)", *types]) + " |", "|---" * (len(types) + 1) + "|",
-              "| " + " | ".join([model_name, *(f"{v:.2f}" for v in types.values())]) + " |"]
+    lines += [
+        "",
+        "| " + " | ".join(["F1 (%)", *types]) + " |",
+        "|---" * (len(types) + 1) + "|",
+        "| " + " | ".join([model_name, *(f"{v:.2f}" for v in types.values())]) + " |",
+    ]
     lines.append(f"\n{result['n_rois']} ROIs.")
     return "\n".join(lines) + "\n"
 
 
-def collect_records(model, tokenizer, samples: Iterable[dict[str, Any]], config, batch_size: int = 8,
-                    limit: int | None = None) -> list[dict[str, Any]]:
+def collect_records(
+    model, tokenizer, samples: Iterable[dict[str, Any]], config, batch_size: int = 8, limit: int | None = None
+) -> list[dict[str, Any]]:
     """Assess every labelled ROI of `samples` (up to `limit`) and join predictions to labels."""
     from model.data import stream_items
     from model.scoring import assess_items
@@ -174,6 +203,7 @@ def collect_records(model, tokenizer, samples: Iterable[dict[str, Any]], config,
 
 def _join(items: list[dict[str, Any]], predictions: list[dict[str, Any]]) -> list[dict[str, Any]]:
     keep = ("quality", "importance", "distortion", "severity_level", "quality_level", "importance_level")
-    return [{"key": i["key"], "roi_id": i["roi_id"], **{k: i["roi"][k] for k in keep}, **p}
-            for i, p in zip(items, predictions, strict=True)]
-
+    return [
+        {"key": i["key"], "roi_id": i["roi_id"], **{k: i["roi"][k] for k in keep}, **p}
+        for i, p in zip(items, predictions, strict=True)
+    ]

@@ -29,7 +29,9 @@ def crop_roi(image: torch.Tensor, mask: torch.Tensor, size: int) -> torch.Tensor
     rows, cols = torch.nonzero(mask.any(1)).flatten(), torch.nonzero(mask.any(0)).flatten()
     top, bottom, left, right = int(rows[0]), int(rows[-1]) + 1, int(cols[0]), int(cols[-1]) + 1
     crop = image[:, top:bottom, left:right] * mask[top:bottom, left:right].to(image.dtype)
-    resized = F.interpolate(crop[None], size=(size, size), mode="bilinear", antialias=True, align_corners=False)
+    resized = F.interpolate(
+        crop[None], size=(size, size), mode="bilinear", antialias=True, align_corners=False
+    )
     return resized[0].clamp(0, 1)
 
 
@@ -51,8 +53,12 @@ class LocalView(nn.Module):
         second = stride // first
         if first * second != stride:
             raise ValueError(f"local_size / local_grid = {stride} must be a power of two")
-        self.cnn1 = nn.Sequential(nn.Conv2d(3, width // 4, first, stride=first), nn.GroupNorm(1, width // 4), nn.GELU())
-        self.cnn2 = nn.Sequential(nn.Conv2d(width // 4, width, second, stride=second), nn.GroupNorm(1, width), nn.GELU())
+        self.cnn1 = nn.Sequential(
+            nn.Conv2d(3, width // 4, first, stride=first), nn.GroupNorm(1, width // 4), nn.GELU()
+        )
+        self.cnn2 = nn.Sequential(
+            nn.Conv2d(width // 4, width, second, stride=second), nn.GroupNorm(1, width), nn.GELU()
+        )
         self.position = nn.Parameter(torch.zeros(1, grid * grid, width))
         self.self_attn = nn.MultiheadAttention(width, heads, batch_first=True)
         self.norm = nn.LayerNorm(width)

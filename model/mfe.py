@@ -55,14 +55,20 @@ class GlobalView(nn.Module):
         self.mlp = nn.Sequential(nn.Linear(width, 4 * width), nn.GELU(), nn.Linear(4 * width, width))
         self.fuse_basic = nn.Linear(width, out_dim)  # FC_2 of eq. 4
         self.fuse_global = nn.Linear(width, out_dim)  # FC_3 of eq. 4
-        self.out = nn.Sequential(nn.Linear(2 * out_dim, out_dim), nn.GELU(), nn.Linear(out_dim, out_dim))  # FC_1
+        self.out = nn.Sequential(
+            nn.Linear(2 * out_dim, out_dim), nn.GELU(), nn.Linear(out_dim, out_dim)
+        )  # FC_1
 
     def forward(self, features: list[torch.Tensor], masks: torch.Tensor) -> torch.Tensor:
         """Args: features [(B, C_j, h_j, w_j)] x 4; masks (B, H, W). Returns (B, out_dim)."""
-        basic = torch.stack([fc(mask_pool(f, masks)) for fc, f in zip(self.basic_fc, features, strict=True)], 1)  # (B, 4, P)
+        basic = torch.stack(
+            [fc(mask_pool(f, masks)) for fc, f in zip(self.basic_fc, features, strict=True)], 1
+        )  # (B, 4, P)
         queries = self.self_norm(basic + self.self_attn(basic, basic, basic, need_weights=False)[0])
-        attended = [self._attend(queries[:, j : j + 1], fc(f.flatten(2).transpose(1, 2)))
-                    for j, (fc, f) in enumerate(zip(self.key_fc, features, strict=True))]  # 4 x (B, 1, P)
+        attended = [
+            self._attend(queries[:, j : j + 1], fc(f.flatten(2).transpose(1, 2)))
+            for j, (fc, f) in enumerate(zip(self.key_fc, features, strict=True))
+        ]  # 4 x (B, 1, P)
         summed_basic = basic.sum(1)  # (B, P)
         summed_global = torch.cat(attended, 1).sum(1)  # (B, P)
         fused = torch.cat([self.fuse_basic(summed_basic), self.fuse_global(summed_global)], -1)  # (B, 2D)

@@ -61,7 +61,9 @@ def level_probabilities(model: Seagull, tokenizer, items: list[dict[str, Any]], 
     device = next(model.parameters()).device
     embeds = model.embed(ids.to(device), *_visual(items, device))
     positions = (attention.cumsum(-1) - 1).clamp_min(0).to(device)
-    logits = model.llm(inputs_embeds=embeds, attention_mask=attention.to(device), position_ids=positions).logits
+    logits = model.llm(
+        inputs_embeds=embeds, attention_mask=attention.to(device), position_ids=positions
+    ).logits
     closed = logits[:, -1, level_token_ids(tokenizer, task)].float()  # (B, 5)
     return closed.softmax(-1).cpu()
 
@@ -72,14 +74,22 @@ def expected_score(probabilities: torch.Tensor) -> torch.Tensor:
 
 
 @torch.no_grad()
-def generate_answers(model: Seagull, tokenizer, items: list[dict[str, Any]], question: str, max_new_tokens: int = 16) -> list[str]:
+def generate_answers(
+    model: Seagull, tokenizer, items: list[dict[str, Any]], question: str, max_new_tokens: int = 16
+) -> list[str]:
     """Greedy answers of the LLM to `question` about each item's ROI."""
     prompt = encode_prompt(tokenizer, question, "", model.image_tokens)
     ids, attention = left_pad([prompt] * len(items), tokenizer.pad_token_id)
     device = next(model.parameters()).device
     embeds = model.embed(ids.to(device), *_visual(items, device))
-    generated = model.llm.generate(inputs_embeds=embeds, attention_mask=attention.to(device), max_new_tokens=max_new_tokens,
-                                   do_sample=False, eos_token_id=tokenizer.eos_token_id, pad_token_id=tokenizer.pad_token_id)
+    generated = model.llm.generate(
+        inputs_embeds=embeds,
+        attention_mask=attention.to(device),
+        max_new_tokens=max_new_tokens,
+        do_sample=False,
+        eos_token_id=tokenizer.eos_token_id,
+        pad_token_id=tokenizer.pad_token_id,
+    )
     return tokenizer.batch_decode(generated, skip_special_tokens=True)
 
 
@@ -115,5 +125,7 @@ def assess_items(model: Seagull, tokenizer, items: list[dict[str, Any]]) -> list
     return results
 
 
-def _visual(items: list[dict[str, Any]], device: torch.device) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+def _visual(
+    items: list[dict[str, Any]], device: torch.device
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
     return tuple(torch.stack([item[name] for item in items]).to(device) for name in ("image", "mask", "crop"))

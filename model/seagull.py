@@ -41,7 +41,9 @@ class Seagull(nn.Module):
         self.global_view = GlobalView(self.encoder.channels, mfe.width, mfe.heads, width)
         self.local_view = LocalView(mfe.local_size, mfe.local_grid, mfe.width, mfe.heads, width)
         self.llm = apply_lora(llm, config.llm.lora) if lora else llm
-        self.token_ids = {name: tokenizer.convert_tokens_to_ids(name) for name in (IMAGE_TOKEN, GLOBAL_TOKEN, LOCAL_TOKEN)}
+        self.token_ids = {
+            name: tokenizer.convert_tokens_to_ids(name) for name in (IMAGE_TOKEN, GLOBAL_TOKEN, LOCAL_TOKEN)
+        }
 
     @property
     def image_tokens(self) -> int:
@@ -65,13 +67,19 @@ class Seagull(nn.Module):
         image_tokens = self.projector(level.flatten(2).transpose(1, 2))  # (B, h*w, D)
         return image_tokens, self.global_view(features, masks), self.local_view(crops)
 
-    def embed(self, input_ids: torch.Tensor, images: torch.Tensor, masks: torch.Tensor, crops: torch.Tensor) -> torch.Tensor:
+    def embed(
+        self, input_ids: torch.Tensor, images: torch.Tensor, masks: torch.Tensor, crops: torch.Tensor
+    ) -> torch.Tensor:
         """Input embeddings (B, T, D) with the placeholders replaced by the visual tokens."""
         image_tokens, global_tokens, local_tokens = self.region_tokens(images, masks, crops)
         is_image = input_ids == self.token_ids[IMAGE_TOKEN]  # (B, T)
         counts = is_image.sum(1)
-        if input_ids.device.type != "meta" and not torch.equal(counts, torch.full_like(counts, image_tokens.shape[1])):
-            raise ValueError(f"every sequence needs {image_tokens.shape[1]} <image> ids, got {counts.tolist()}")
+        if input_ids.device.type != "meta" and not torch.equal(
+            counts, torch.full_like(counts, image_tokens.shape[1])
+        ):
+            raise ValueError(
+                f"every sequence needs {image_tokens.shape[1]} <image> ids, got {counts.tolist()}"
+            )
         embeds = self.llm.get_input_embeddings()(input_ids)
         embeds = embeds.masked_scatter(is_image[..., None], image_tokens.to(embeds.dtype))
         for name, tokens in ((GLOBAL_TOKEN, global_tokens), (LOCAL_TOKEN, local_tokens)):
@@ -82,7 +90,9 @@ class Seagull(nn.Module):
     def forward(self, batch: dict[str, torch.Tensor]):
         """A training/scoring step: batch from model/data.collate. Returns the LLM's output (loss, logits)."""
         embeds = self.embed(batch["input_ids"], batch["images"], batch["masks"], batch["crops"])
-        return self.llm(inputs_embeds=embeds, attention_mask=batch.get("attention_mask"), labels=batch.get("labels"))
+        return self.llm(
+            inputs_embeds=embeds, attention_mask=batch.get("attention_mask"), labels=batch.get("labels")
+        )
 
     def trainable_state(self) -> dict[str, torch.Tensor]:
         """The parameters training changes (projector, MFE, LoRA, modules_to_save), by name."""
@@ -92,7 +102,9 @@ class Seagull(nn.Module):
         """Load what `trainable_state` saved; every trainable parameter must be present."""
         missing = [name for name, p in self.named_parameters() if p.requires_grad and name not in state]
         if missing:
-            raise ValueError(f"checkpoint lacks {len(missing)} trainable parameters, e.g. {missing[:3]}: wrong config?")
+            raise ValueError(
+                f"checkpoint lacks {len(missing)} trainable parameters, e.g. {missing[:3]}: wrong config?"
+            )
         self.load_state_dict(state, strict=False)
 
 

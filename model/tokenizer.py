@@ -29,7 +29,9 @@ def load_tokenizer(path: str | None):
     if path is None:
         return build_word_tokenizer(corpus())
     if not Path(path).is_dir():
-        raise FileNotFoundError(f"tokenizer folder {path} not found: set tokenizer.path to a local LLM folder")
+        raise FileNotFoundError(
+            f"tokenizer folder {path} not found: set tokenizer.path to a local LLM folder"
+        )
     tokenizer = AutoTokenizer.from_pretrained(path, local_files_only=True)
     tokenizer.add_special_tokens({"additional_special_tokens": list(REGION_TOKENS)})
     if tokenizer.pad_token is None:
@@ -48,7 +50,9 @@ def build_word_tokenizer(texts: list[str]) -> PreTrainedTokenizerFast:
     specials = [*BASE_SPECIALS.values(), *REGION_TOKENS]
     core = Tokenizer(models.WordLevel(unk_token=BASE_SPECIALS["unk_token"]))
     core.pre_tokenizer = pre_tokenizers.Whitespace()
-    core.train_from_iterator(texts, trainers.WordLevelTrainer(special_tokens=specials, min_frequency=1, show_progress=False))
+    core.train_from_iterator(
+        texts, trainers.WordLevelTrainer(special_tokens=specials, min_frequency=1, show_progress=False)
+    )
     tokenizer = PreTrainedTokenizerFast(tokenizer_object=core, **BASE_SPECIALS)
     tokenizer.add_special_tokens({"additional_special_tokens": list(REGION_TOKENS)})
     return tokenizer

@@ -59,8 +59,13 @@ class _State:
 SampleSource = Callable[[int], Iterable[dict[str, Any]]]  # epoch -> decoded samples (shard order)
 
 
-def train(config: ModelConfig, samples: SampleSource, out: Path, options: RunOptions = RunOptions(),
-          total_items: int | None = None) -> list[dict[str, Any]]:
+def train(
+    config: ModelConfig,
+    samples: SampleSource,
+    out: Path,
+    options: RunOptions = RunOptions(),
+    total_items: int | None = None,
+) -> list[dict[str, Any]]:
     """Train (or resume training) and return the log records of this call.
 
     Args:
@@ -78,23 +83,43 @@ def train(config: ModelConfig, samples: SampleSource, out: Path, options: RunOpt
         model.load_trainable_state(torch.load(options.init_from, map_location="cpu"))
     model.to(options.device)
     items = total_items if total_items is not None else count_items(samples(0))
-    total_steps = _total_steps(items, stage.batch_size * stage.grad_accum, stage.epochs, options.max_steps or stage.max_steps)
+    total_steps = _total_steps(
+        items, stage.batch_size * stage.grad_accum, stage.epochs, options.max_steps or stage.max_steps
+    )
     params = [p for p in model.parameters() if p.requires_grad]
     optimizer = torch.optim.AdamW(params, lr=stage.lr, weight_decay=config.train.weight_decay)
-    scheduler = get_cosine_schedule_with_warmup(optimizer, min(stage.warmup_steps, total_steps // 10 + 1), total_steps)
+    scheduler = get_cosine_schedule_with_warmup(
+        optimizer, min(stage.warmup_steps, total_steps // 10 + 1), total_steps
+    )
     state = _restore(out, model, optimizer, scheduler) if (out / CHECKPOINT).exists() else _State()
     _write_run(out, config, options, tokenizer, total_steps)
-    return _run_steps(model, tokenizer, samples, optimizer, scheduler, state, total_steps, out, config, options)
+    return _run_steps(
+        model, tokenizer, samples, optimizer, scheduler, state, total_steps, out, config, options
+    )
 
 
-def _run_steps(model: Seagull, tokenizer, samples: SampleSource, optimizer, scheduler, state: _State,
-               total_steps: int, out: Path, config: ModelConfig, options: RunOptions) -> list[dict[str, Any]]:
+def _run_steps(
+    model: Seagull,
+    tokenizer,
+    samples: SampleSource,
+    optimizer,
+    scheduler,
+    state: _State,
+    total_steps: int,
+    out: Path,
+    config: ModelConfig,
+    options: RunOptions,
+) -> list[dict[str, Any]]:
     stage = config.train.stage(options.stage)
     records: list[dict[str, Any]] = []
-    bar = tqdm(total=total_steps, initial=state.step, disable=not options.progress, desc=f"stage {options.stage}")
+    bar = tqdm(
+        total=total_steps, initial=state.step, disable=not options.progress, desc=f"stage {options.stage}"
+    )
     started, seen = time.perf_counter(), 0
     while state.step < total_steps and state.epoch < stage.epochs:
-        stream = stream_items(samples(state.epoch), config, options.stage, options.seed, state.epoch, skip=state.position)
+        stream = stream_items(
+            samples(state.epoch), config, options.stage, options.seed, state.epoch, skip=state.position
+        )
         for micro in _micro_batches(stream, stage.batch_size, stage.grad_accum):
             loss = _step(model, tokenizer, micro, optimizer, scheduler, config, options)
             state.step += 1
@@ -119,16 +144,28 @@ def _run_steps(model: Seagull, tokenizer, samples: SampleSource, optimizer, sche
     return records
 
 
-def _step(model: Seagull, tokenizer, micro: list[list[dict[str, Any]]], optimizer, scheduler,
-          config: ModelConfig, options: RunOptions) -> float:
+def _step(
+    model: Seagull,
+    tokenizer,
+    micro: list[list[dict[str, Any]]],
+    optimizer,
+    scheduler,
+    config: ModelConfig,
+    options: RunOptions,
+) -> float:
     """One optimizer step over gradient-accumulated micro-batches; returns the mean loss."""
     model.train()
     precision = options.precision or config.train.precision
     device = torch.device(options.device)
-    autocast = torch.autocast(device.type, dtype=torch.bfloat16) if precision == "bf16" else contextlib.nullcontext()
+    autocast = (
+        torch.autocast(device.type, dtype=torch.bfloat16) if precision == "bf16" else contextlib.nullcontext()
+    )
     total = 0.0
     for items in micro:
-        batch = {k: v.to(device) for k, v in collate(items, tokenizer, model.image_tokens, config.llm.max_length).items()}
+        batch = {
+            k: v.to(device)
+            for k, v in collate(items, tokenizer, model.image_tokens, config.llm.max_length).items()
+        }
         with autocast:
             loss = model(batch).loss / len(micro)
         loss.backward()
@@ -163,8 +200,14 @@ def _total_steps(items: int, per_step: int, epochs: int, cap: int | None) -> int
 
 
 def _log(out: Path, state: _State, loss: float, scheduler, samples_per_s: float) -> dict[str, Any]:
-    record = {"step": state.step, "epoch": state.epoch, "loss": loss, "lr": scheduler.get_last_lr()[0],
-              "samples_per_s": round(samples_per_s, 3), "time": time.time()}
+    record = {
+        "step": state.step,
+        "epoch": state.epoch,
+        "loss": loss,
+        "lr": scheduler.get_last_lr()[0],
+        "samples_per_s": round(samples_per_s, 3),
+        "time": time.time(),
+    }
     with open(out / LOG, "a") as log:
         log.write(json.dumps(record) + "\n")
     return record
@@ -194,7 +237,9 @@ def _restore(out: Path, model: Seagull, optimizer, scheduler) -> _State:
     np.random.set_state(checkpoint["rng"]["numpy"])
     state = _State(**checkpoint["state"])
     if (out / LOG).exists():
-        lines = [line for line in (out / LOG).read_text().splitlines() if json.loads(line)["step"] <= state.step]
+        lines = [
+            line for line in (out / LOG).read_text().splitlines() if json.loads(line)["step"] <= state.step
+        ]
         (out / LOG).write_text("".join(line + "\n" for line in lines))
     return state
 
@@ -214,11 +259,14 @@ def load_trained(out: Path, device: str = "cpu") -> tuple[Seagull, Any]:
 
     for name in (RUN, WEIGHTS):
         if not (out / name).exists():
-            raise FileNotFoundError(f"{out / name} missing: is {out} the --out folder of a finished `seagull train`?")
+            raise FileNotFoundError(
+                f"{out / name} missing: is {out} the --out folder of a finished `seagull train`?"
+            )
     run = json.loads((out / RUN).read_text())
     config = parse_config(config_to_raw(run["config"]), out / RUN)
-    tokenizer = (PreTrainedTokenizerFast.from_pretrained(out / "tokenizer") if config.tokenizer_path is None
-                 else None)
+    tokenizer = (
+        PreTrainedTokenizerFast.from_pretrained(out / "tokenizer") if config.tokenizer_path is None else None
+    )
     torch.manual_seed(run["options"]["seed"])  # the frozen random weights of a tiny model come from it
     model, tokenizer = build_model(config, tokenizer)
     model.load_trainable_state(torch.load(out / WEIGHTS, map_location="cpu"))

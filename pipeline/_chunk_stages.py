@@ -49,10 +49,18 @@ def load_components(config: BuildConfig) -> Components:
 
     presets = load_presets()
     device = config.device
-    segmenter = masks.create_segmenter(config.segmenter or masks.DEFAULT_SEGMENTER, config.checkpoint, device=device)
+    segmenter = masks.create_segmenter(
+        config.segmenter or masks.DEFAULT_SEGMENTER, config.checkpoint, device=device
+    )
     detector_name = config.detector or masks.DEFAULT_DETECTOR
-    detector = masks.create_detector(detector_name, config.detector_weights, device=device) if detector_name else None
-    metric = labels.create_metric(config.metric or labels.DEFAULT_METRIC, config.metric_weights, device=device)
+    detector = (
+        masks.create_detector(detector_name, config.detector_weights, device=device)
+        if detector_name
+        else None
+    )
+    metric = labels.create_metric(
+        config.metric or labels.DEFAULT_METRIC, config.metric_weights, device=device
+    )
 
     def segment(reference: np.ndarray, seed: int, original: tuple[int, int]) -> list[ROI]:
         mask_config = masks.MaskConfig(seed=seed)
@@ -90,11 +98,18 @@ def decode(path: str, config: BuildConfig) -> DecodedRaw:
     return decode_raw(path, size=config.size)
 
 
-def render(decoded: DecodedRaw, components: Components, config: BuildConfig) -> tuple[np.ndarray, list[Variant]]:
+def render(
+    decoded: DecodedRaw, components: Components, config: BuildConfig
+) -> tuple[np.ndarray, list[Variant]]:
     """The reference uint8 (H, W, 3) and its variants (the reference ISP runs once for both)."""
     state = prepare_reference(decoded, components.presets)
     variants = render_variants(
-        decoded, components.presets, types=config.types, levels=config.levels, seed=config.seed, reference=state
+        decoded,
+        components.presets,
+        types=config.types,
+        levels=config.levels,
+        seed=config.seed,
+        reference=state,
     )
     return state.image, list(variants)
 

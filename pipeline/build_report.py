@@ -50,16 +50,27 @@ def make_report(
         "ok": not failures and not chunk_errors,
         "config": config.to_json(),
         "fingerprint": config.fingerprint(),
-        "chunks": {"total": len(chunks), "built": len(built), "skipped": len(results) - len(built),
-                   "failed": len(chunk_errors)},
-        "references": {"total": sum(len(c.paths) for c in chunks), "written": refs,
-                       "failed": sum(len(c.paths) for c in chunks) - refs},
+        "chunks": {
+            "total": len(chunks),
+            "built": len(built),
+            "skipped": len(results) - len(built),
+            "failed": len(chunk_errors),
+        },
+        "references": {
+            "total": sum(len(c.paths) for c in chunks),
+            "written": refs,
+            "failed": sum(len(c.paths) for c in chunks) - refs,
+        },
         "failures": failures,
-        "chunk_errors": [{"chunk": i, "paths": list(chunks_by_index(chunks)[i].paths), "error": e}
-                         for i, e in sorted(chunk_errors.items())],
+        "chunk_errors": [
+            {"chunk": i, "paths": list(chunks_by_index(chunks)[i].paths), "error": e}
+            for i, e in sorted(chunk_errors.items())
+        ],
         "shards": [s for r in results for s in r.shards],
         "seconds_by_stage": timings,
-        "seconds_per_reference": {s: round(t / built_refs, 3) for s, t in timings.items()} if built_refs else {},
+        "seconds_per_reference": {s: round(t / built_refs, 3) for s, t in timings.items()}
+        if built_refs
+        else {},
         "card": card,
     }
 
@@ -97,5 +108,7 @@ def summary(report: dict[str, Any]) -> str:
 
 def failure_message(report: dict[str, Any]) -> str:
     n_files, n_chunks = len(report["failures"]), len(report["chunk_errors"])
-    return (f"{n_files} RAW file(s) and {n_chunks} chunk(s) failed; see "
-            f"{Path(report['config']['out']) / REPORT_NAME}")
+    return (
+        f"{n_files} RAW file(s) and {n_chunks} chunk(s) failed; see "
+        f"{Path(report['config']['out']) / REPORT_NAME}"
+    )

@@ -121,14 +121,19 @@ def process_chunk(spec: ChunkSpec, config: BuildConfig, progress: ProgressFn | N
             progress(ref_id_of(path), done, len(spec.paths))
     with _timed(timings, "write"):
         written = write_chunk(out, spec.index, groups, stages.shard_config(config))
-    result.shards = [{"name": s.shard, "bytes": s.bytes, "sha256": s.sha256, "count": s.count} for s in written]
+    result.shards = [
+        {"name": s.shard, "bytes": s.bytes, "sha256": s.sha256, "count": s.count} for s in written
+    ]
     result.timings = {k: round(v, 4) for k, v in timings.items()}
     write_record(out, result)
     return result
 
 
 def _build_reference(
-    path: str, config: BuildConfig, components: stages.Components, timings: dict[str, float],
+    path: str,
+    config: BuildConfig,
+    components: stages.Components,
+    timings: dict[str, float],
     failures: list[FileFailure],
 ) -> RefGroup | None:
     """Run decode → render → masks → labels on one RAW file; a failure is recorded and gives None."""
@@ -162,7 +167,9 @@ def remove_stale_temporaries(out: Path, index: int, config: BuildConfig) -> list
 
 def describe_inputs(paths: tuple[str, ...]) -> list[dict[str, Any]]:
     """[{"name", "bytes"}] per RAW file; a missing file gets bytes -1 (it fails in decode)."""
-    return [{"name": Path(p).name, "bytes": Path(p).stat().st_size if Path(p).exists() else -1} for p in paths]
+    return [
+        {"name": Path(p).name, "bytes": Path(p).stat().st_size if Path(p).exists() else -1} for p in paths
+    ]
 
 
 def find_done(out: Path, spec: ChunkSpec, config: BuildConfig) -> ChunkResult | None:
@@ -219,7 +226,6 @@ def _timed(timings: dict[str, float], stage: str) -> Iterator[None]:
         yield
     finally:
         timings[stage] += time.perf_counter() - start
-
 
 
 def list_raw_files(directory: str | Path, limit: int | None = None) -> list[Path]:

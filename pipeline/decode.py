@@ -103,7 +103,9 @@ def decode_raw(path: Path | str, size: int | None = 1024, oversample: int = 2) -
     return DecodedRaw(path, ref_id_of(path), mosaic, wb_gains, matrix, raw_size, working)
 
 
-_FIX_FORMAT = "pass a complete RAW file from a camera LibRaw supports (NEF, DNG, CR2, ARW ...); re-copy it if truncated"
+_FIX_FORMAT = (
+    "pass a complete RAW file from a camera LibRaw supports (NEF, DNG, CR2, ARW ...); re-copy it if truncated"
+)
 
 
 # LibRaw error class -> what it means for the user.
@@ -130,7 +132,9 @@ def _check_readable(path: Path) -> None:
         with path.open("rb") as handle:
             head = handle.read(16)
     except OSError as error:
-        raise RawDecodeError(path, f"cannot be read ({error.strerror})", "give the user read permission") from error
+        raise RawDecodeError(
+            path, f"cannot be read ({error.strerror})", "give the user read permission"
+        ) from error
     if not head:
         raise RawDecodeError(path, "the file is empty (0 bytes)", "re-copy or re-download the RAW file")
 
@@ -139,8 +143,16 @@ def _bayer_planes(raw: rawpy.RawPy, path: Path) -> np.ndarray:
     """float32 (H/2, W/2, 4): the R, G1, G2, B planes, black-subtracted, 1.0 = white level."""
     pattern = np.asarray(raw.raw_pattern)
     colors = raw.color_desc.decode("ascii", "replace")
-    if pattern is None or pattern.shape != (2, 2) or sorted(colors[c] for c in pattern.ravel()) != ["B", "G", "G", "R"]:
-        raise RawDecodeError(path, f"not a Bayer RGGB-family sensor (pattern {colors!r})", "use a Bayer-sensor RAW (X-Trans and Foveon are not supported)")
+    if (
+        pattern is None
+        or pattern.shape != (2, 2)
+        or sorted(colors[c] for c in pattern.ravel()) != ["B", "G", "G", "R"]
+    ):
+        raise RawDecodeError(
+            path,
+            f"not a Bayer RGGB-family sensor (pattern {colors!r})",
+            "use a Bayer-sensor RAW (X-Trans and Foveon are not supported)",
+        )
     visible = raw.raw_image_visible
     height, width = visible.shape[0] // 2 * 2, visible.shape[1] // 2 * 2
     black = np.asarray(raw.black_level_per_channel, dtype=np.float32)

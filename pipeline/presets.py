@@ -100,7 +100,9 @@ def load_presets(path: Path | str | None = None) -> ISPPresets:
 
 def _read_yaml(path: Path) -> Any:
     if not path.is_file():
-        raise PresetError(f"{path}: preset file not found; pass a folder holding {REFERENCE_FILE} and {DISTORTIONS_FILE}")
+        raise PresetError(
+            f"{path}: preset file not found; pass a folder holding {REFERENCE_FILE} and {DISTORTIONS_FILE}"
+        )
     try:
         return yaml.safe_load(path.read_text(encoding="utf-8"))
     except yaml.YAMLError as error:
@@ -109,7 +111,9 @@ def _read_yaml(path: Path) -> Any:
 
 def _validated(path: Path, schema: dict[str, Any]) -> dict[str, Any]:
     data = _read_yaml(path)
-    errors = sorted(jsonschema.Draft202012Validator(schema).iter_errors(data), key=lambda e: list(e.absolute_path))
+    errors = sorted(
+        jsonschema.Draft202012Validator(schema).iter_errors(data), key=lambda e: list(e.absolute_path)
+    )
     if errors:
         lines = "\n".join(f"  {_describe(error)}" for error in errors)
         raise PresetError(f"{path}: {len(errors)} problem(s) in the preset file:\n{lines}")
@@ -118,7 +122,9 @@ def _validated(path: Path, schema: dict[str, Any]) -> dict[str, Any]:
 
 def _describe(error: jsonschema.ValidationError) -> str:
     """'<key>: <problem> (allowed: <range or names>)' for one schema violation."""
-    key = "".join(f"[{part}]" if isinstance(part, int) else f".{part}" for part in error.absolute_path).lstrip(".")
+    key = "".join(
+        f"[{part}]" if isinstance(part, int) else f".{part}" for part in error.absolute_path
+    ).lstrip(".")
     allowed = _allowed(error)
     return f"{key or '<top level>'}: {error.message}" + (f" (allowed: {allowed})" if allowed else "")
 

@@ -34,8 +34,13 @@ def transformers_llama_kept() -> Iterator[None]:
 
     modules = {"configuration_llama": configuration_llama, "modeling_llama": modeling_llama}
     missing = object()
-    saved_attributes = [(modules[m], a, modules[m].__dict__.get(a, missing)) for m, a in _LLAMA_MODULE_ATTRIBUTES]
-    saved_methods = [(getattr(modeling_llama, c), n, getattr(modeling_llama, c).__dict__[n]) for c, n in _LLAMA_CLASS_METHODS]
+    saved_attributes = [
+        (modules[m], a, modules[m].__dict__.get(a, missing)) for m, a in _LLAMA_MODULE_ATTRIBUTES
+    ]
+    saved_methods = [
+        (getattr(modeling_llama, c), n, getattr(modeling_llama, c).__dict__[n])
+        for c, n in _LLAMA_CLASS_METHODS
+    ]
     try:
         yield
     finally:

@@ -84,5 +84,8 @@ def encode_mask(mask: np.ndarray) -> dict[str, Any]:
 def decode_mask(rle: dict[str, Any]) -> np.ndarray:
     """Decode a COCO RLE (counts as str or bytes) to a bool array (H, W)."""
     counts = rle["counts"]
-    coded = {"size": list(rle["size"]), "counts": counts.encode("ascii") if isinstance(counts, str) else counts}
+    coded = {
+        "size": list(rle["size"]),
+        "counts": counts.encode("ascii") if isinstance(counts, str) else counts,
+    }
     return mask_utils.decode(coded).astype(bool)

@@ -82,7 +82,10 @@ def linear_from_mosaic(mosaic: np.ndarray, decoded: DecodedRaw, settings: Refere
 
 
 def finish(
-    exposed: np.ndarray, settings: ReferenceSettings, contrast: float | None = None, saturation: float | None = None
+    exposed: np.ndarray,
+    settings: ReferenceSettings,
+    contrast: float | None = None,
+    saturation: float | None = None,
 ) -> np.ndarray:
     """Tone curve (with contrast) -> colour stage -> sRGB gamma: float32 linear (H, W, 3) -> uint8 (H, W, 3).
 
@@ -154,15 +157,21 @@ RENDERERS: dict[str, tuple[str, Renderer]] = {
 
 def variant_rng(seed: int, ref_id: str, dist_type: str, level: int) -> np.random.Generator:
     """The generator of one variant: independent of which other variants are rendered."""
-    return np.random.default_rng([seed, zlib.crc32(ref_id.encode()), DISTORTION_TYPES.index(dist_type), level])
+    return np.random.default_rng(
+        [seed, zlib.crc32(ref_id.encode()), DISTORTION_TYPES.index(dist_type), level]
+    )
 
 
-def render_variant(ref: ReferenceState, presets: ISPPresets, dist_type: str, level: int, seed: int = 0) -> Variant:
+def render_variant(
+    ref: ReferenceState, presets: ISPPresets, dist_type: str, level: int, seed: int = 0
+) -> Variant:
     """Render one distorted image from a prepared reference."""
     module, renderer = RENDERERS[dist_type]
     preset = presets.distortions[dist_type]
     if preset.module != module:
-        raise ValueError(f"{presets.source}: {dist_type}.module is {preset.module!r}; the renderer acts in {module!r}")
+        raise ValueError(
+            f"{presets.source}: {dist_type}.module is {preset.module!r}; the renderer acts in {module!r}"
+        )
     params = dict(preset.level(level))
     image = renderer(ref, params, variant_rng(seed, ref.decoded.ref_id, dist_type, level))
     return Variant(dist_type, level, image)
@@ -203,7 +212,9 @@ def render_variants(
             yield render_variant(ref, presets, dist_type, level, seed)
 
 
-def release_path(out_dir: Path | str, ref_id: str, dist_type: str | None = None, level: int | None = None) -> Path:
+def release_path(
+    out_dir: Path | str, ref_id: str, dist_type: str | None = None, level: int | None = None
+) -> Path:
     """Where the authors' release layout keeps an image.
 
     `Ref.Images/<id>.png` for the reference (dist_type None), else
@@ -235,7 +246,11 @@ def contact_sheet(reference: np.ndarray, variants: Iterable[Variant], thumb: int
         uint8 (rows * h, 21 * w, 3), rows = the types present, in `DISTORTION_TYPES` order.
     """
     height, width = reference.shape[:2]
-    w, h = (thumb, max(1, round(thumb * height / width))) if width >= height else (max(1, round(thumb * width / height)), thumb)
+    w, h = (
+        (thumb, max(1, round(thumb * height / width)))
+        if width >= height
+        else (max(1, round(thumb * width / height)), thumb)
+    )
     cells = {(v.dist_type, v.level): v.image for v in variants}
     types = [name for name in DISTORTION_TYPES if any(key[0] == name for key in cells)]
     sheet = np.full((max(1, len(types)) * h, (N_LEVELS_PER_TYPE + 1) * w, 3), 128, dtype=np.uint8)

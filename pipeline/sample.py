@@ -185,7 +185,9 @@ def write_sample(
     ]
 
 
-def _write_one(index: int, name: str, seed: int, out: Path, cache_dir: Path | str | None, config: SampleConfig) -> Path:
+def _write_one(
+    index: int, name: str, seed: int, out: Path, cache_dir: Path | str | None, config: SampleConfig
+) -> Path:
     rgb = SAMPLE_PHOTOS[name]()
     gains = sample_gains(index, seed, config)
     target = out / f"{name}.dng"

@@ -73,7 +73,9 @@ def read_ledger(path: str | Path) -> dict[str, LedgerRow]:
     table = pq.read_table(path)
     missing = set(SCHEMA.names) - set(table.column_names)
     if missing:
-        raise ValueError(f"{path}: not a fetch ledger (missing columns {sorted(missing)}); move it away and re-run")
+        raise ValueError(
+            f"{path}: not a fetch ledger (missing columns {sorted(missing)}); move it away and re-run"
+        )
     names = [f.name for f in fields(LedgerRow)]
     return {row["name"]: LedgerRow(**{k: row[k] for k in names}) for row in table.to_pylist()}
 

@@ -135,7 +135,10 @@ def _norm(header: str) -> str:
 
 def _find_columns(header: list[str], path: Path) -> dict[str, int | None]:
     index = {_norm(h): i for i, h in reversed(list(enumerate(header)))}  # first spelling wins
-    columns = {role: next((index[a] for a in aliases if a in index), None) for role, aliases in COLUMN_ALIASES.items()}
+    columns = {
+        role: next((index[a] for a in aliases if a in index), None)
+        for role, aliases in COLUMN_ALIASES.items()
+    }
     if columns["url"] is None:
         raise ValueError(
             f"{path}: no download-address column (looked for {', '.join(COLUMN_ALIASES['url'])}); "

@@ -39,4 +39,3 @@ def demosaic(mosaic: np.ndarray, method: str = "edge_aware") -> np.ndarray:
     quantised = ((np.clip(mosaic, -PEDESTAL, 1.0) + PEDESTAL) * (_SCALE / span) + 0.5).astype(np.uint16)
     rgb = cv2.cvtColor(quantised, _METHODS[method]).astype(np.float32)
     return rgb * np.float32(span / _SCALE) - np.float32(PEDESTAL)
-

@@ -25,7 +25,9 @@ DEFAULT_SEGMENTER = felzenszwalb_rag.NAME
 DEFAULT_DETECTOR = region_proposals.NAME
 
 
-def create_segmenter(name: str, checkpoint: str | None = None, device: str = "cpu", **kwargs: Any) -> Segmenter:
+def create_segmenter(
+    name: str, checkpoint: str | None = None, device: str = "cpu", **kwargs: Any
+) -> Segmenter:
     """A segmenter by registry name, loading `checkpoint` (a local path) where it needs weights."""
     return SEGMENTERS.create(name, checkpoint=checkpoint, device=device, **kwargs)
 

@@ -69,7 +69,9 @@ def load_into(model: torch.nn.Module, path: str | Path, spec: CheckpointSpec) ->
         model.load_state_dict(state, strict=True)
     except RuntimeError as error:
         first_lines = "; ".join(str(error).splitlines()[:3])
-        raise ValueError(f"checkpoint {path} does not fit {spec.name}: {first_lines}; {spec.hint()}") from error
+        raise ValueError(
+            f"checkpoint {path} does not fit {spec.name}: {first_lines}; {spec.hint()}"
+        ) from error
     return model
 
 
@@ -86,7 +88,8 @@ def _check_signature(path: Path, state: dict[str, Any], spec: CheckpointSpec) ->
 
 def _matches(state: dict[str, Any], spec: CheckpointSpec) -> bool:
     return all(
-        key in state and tuple(getattr(state[key], "shape", ())) == shape for key, shape in spec.signature.items()
+        key in state and tuple(getattr(state[key], "shape", ())) == shape
+        for key, shape in spec.signature.items()
     )
 
 
@@ -94,6 +97,8 @@ def _matches(state: dict[str, Any], spec: CheckpointSpec) -> bool:
 def _specs() -> dict[str, CheckpointSpec]:
     raw = yaml.safe_load(resources.files("pipeline.masks").joinpath("checkpoints.yaml").read_text())
     return {
-        name: CheckpointSpec(name, entry["file"], entry["url"], {k: tuple(v) for k, v in entry["signature"].items()})
+        name: CheckpointSpec(
+            name, entry["file"], entry["url"], {k: tuple(v) for k, v in entry["signature"].items()}
+        )
         for name, entry in raw.items()
     }

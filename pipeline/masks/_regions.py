@@ -51,11 +51,19 @@ def region_levels(image: np.ndarray, config: RegionConfig) -> RegionLevels:
     fine = segmentation.felzenszwalb(small, scale=config.scale, sigma=config.sigma, min_size=config.min_size)
     edges = feature.canny(cv2.cvtColor(small, cv2.COLOR_RGB2GRAY), sigma=config.canny_sigma)
     if fine.max() == 0:  # one region (a flat image): no graph to merge, skimage's RAG would fail
-        return RegionLevels(tuple(fine for _ in config.thresholds), edges, scale, (image.shape[0], image.shape[1]))
+        return RegionLevels(
+            tuple(fine for _ in config.thresholds), edges, scale, (image.shape[0], image.shape[1])
+        )
     rag = graph.rag_mean_color(color.rgb2lab(small), fine)
     levels = tuple(
         graph.merge_hierarchical(
-            fine, rag, thresh=t, rag_copy=True, in_place_merge=True, merge_func=_merge_mean, weight_func=_weight
+            fine,
+            rag,
+            thresh=t,
+            rag_copy=True,
+            in_place_merge=True,
+            merge_func=_merge_mean,
+            weight_func=_weight,
         )
         for t in config.thresholds
     )

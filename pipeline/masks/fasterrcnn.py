@@ -52,17 +52,22 @@ class TorchvisionDetector:
         keep = out["scores"] >= self.config.min_score
         boxes, scores = out["boxes"][keep], out["scores"][keep]
         order = torch.argsort(scores, descending=True)[: self.config.max_boxes]
-        return Detections(boxes[order].cpu().numpy().astype(np.float32), scores[order].cpu().numpy().astype(np.float32))
+        return Detections(
+            boxes[order].cpu().numpy().astype(np.float32), scores[order].cpu().numpy().astype(np.float32)
+        )
 
 
 @DETECTORS.register(NAME)
-def create_fasterrcnn(weights: str | None = None, device: str = "cpu",
-                      config: FasterRcnnConfig | None = None) -> TorchvisionDetector:
+def create_fasterrcnn(
+    weights: str | None = None, device: str = "cpu", config: FasterRcnnConfig | None = None
+) -> TorchvisionDetector:
     spec = checkpoint_specs()[NAME]
     if weights is None:
         raise ValueError(f"{NAME} needs a weights path (nothing is downloaded); {spec.hint()}")
     config = config or FasterRcnnConfig()
     # weights=None and weights_backbone=None: build the architecture only, never fetch anything.
-    model = fasterrcnn_resnet50_fpn(weights=None, weights_backbone=None, num_classes=91, min_size=config.min_size)
+    model = fasterrcnn_resnet50_fpn(
+        weights=None, weights_backbone=None, num_classes=91, min_size=config.min_size
+    )
     load_into(model, weights, spec)
     return TorchvisionDetector(model.to(device), Provenance.of_file(NAME, weights), config)

@@ -87,7 +87,9 @@ class FelzenszwalbRagSegmenter:
 @SEGMENTERS.register(NAME)
 def create_felzenszwalb_rag(checkpoint: str | None = None, device: str = "cpu") -> FelzenszwalbRagSegmenter:
     if checkpoint is not None:
-        raise ValueError(f"{NAME} is weight-free and takes no checkpoint (got {checkpoint!r}); drop --checkpoint")
+        raise ValueError(
+            f"{NAME} is weight-free and takes no checkpoint (got {checkpoint!r}); drop --checkpoint"
+        )
     return FelzenszwalbRagSegmenter()
 
 

@@ -24,8 +24,12 @@ if importlib.util.find_spec("mobile_sam") is None:
 else:
 
     @SEGMENTERS.register(NAME)
-    def create_mobile_sam(checkpoint: str | None = None, device: str = "cpu", config: SamConfig | None = None) -> SamSegmenter:
+    def create_mobile_sam(
+        checkpoint: str | None = None, device: str = "cpu", config: SamConfig | None = None
+    ) -> SamSegmenter:
         from mobile_sam import SamPredictor, sam_model_registry
 
         spec = checkpoint_specs()[NAME]
-        return load_sam(spec, sam_model_registry["vit_t"], checkpoint, device, predictor_cls=SamPredictor, config=config)
+        return load_sam(
+            spec, sam_model_registry["vit_t"], checkpoint, device, predictor_cls=SamPredictor, config=config
+        )

@@ -30,7 +30,9 @@ def draw_overlay(image: np.ndarray, rois: list[ROI], alpha: float = 0.45) -> np.
     out = np.clip(canvas, 0, 255).astype(np.uint8)
     for roi in ordered:
         colour = tuple(int(c * 255) for c in palette[roi.roi_id % len(palette)])
-        contours, _ = cv2.findContours(roi.mask().astype(np.uint8), cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_SIMPLE)
+        contours, _ = cv2.findContours(
+            roi.mask().astype(np.uint8), cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_SIMPLE
+        )
         cv2.drawContours(out, contours, -1, colour, 3 if roi.kind == "object" else 1)
     for roi in ordered:
         _label(out, roi)

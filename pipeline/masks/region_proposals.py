@@ -50,13 +50,17 @@ class RegionProposals:
         n_pixels = small.shape[0] * small.shape[1]
         boxes, scores = [], []
         for s in cfg.scales:
-            labels = segmentation.felzenszwalb(small, scale=s, sigma=cfg.sigma, min_size=int(cfg.min_area * n_pixels))
+            labels = segmentation.felzenszwalb(
+                small, scale=s, sigma=cfg.sigma, min_size=int(cfg.min_area * n_pixels)
+            )
             for region in measure.regionprops(labels + 1):
                 if cfg.min_area * n_pixels <= region.area <= cfg.max_area * n_pixels:
                     y0, x0, y1, x1 = region.bbox
                     boxes.append((x0, y0, x1, y1))
                     scores.append(edge_support(labels + 1 == region.label, edges))
-        return self._select(np.asarray(boxes, np.float32).reshape(-1, 4) / scale, np.asarray(scores, np.float32))
+        return self._select(
+            np.asarray(boxes, np.float32).reshape(-1, 4) / scale, np.asarray(scores, np.float32)
+        )
 
     def _select(self, boxes: np.ndarray, scores: np.ndarray) -> Detections:
         keep = nms(torch.from_numpy(boxes), torch.from_numpy(scores), self.config.nms_iou).numpy()
@@ -67,5 +71,7 @@ class RegionProposals:
 @DETECTORS.register(NAME)
 def create_region_proposals(weights: str | None = None, device: str = "cpu") -> RegionProposals:
     if weights is not None:
-        raise ValueError(f"{NAME} is weight-free and takes no weights (got {weights!r}); drop --detector-weights")
+        raise ValueError(
+            f"{NAME} is weight-free and takes no weights (got {weights!r}); drop --detector-weights"
+        )
     return RegionProposals()

@@ -87,13 +87,17 @@ def as_rgb_uint8(image: np.ndarray) -> np.ndarray:
     """Check a reference image and bring grayscale to 3 channels; errors say how to fix the input."""
     image = np.asarray(image)
     if image.dtype != np.uint8:
-        raise TypeError(f"image must be uint8 RGB (H, W, 3), got dtype {image.dtype}; convert with "
-                        "np.clip(x * 255, 0, 255).astype(np.uint8) for floats in 0..1")
+        raise TypeError(
+            f"image must be uint8 RGB (H, W, 3), got dtype {image.dtype}; convert with "
+            "np.clip(x * 255, 0, 255).astype(np.uint8) for floats in 0..1"
+        )
     if image.ndim == 2 or (image.ndim == 3 and image.shape[2] == 1):
         return np.repeat(image.reshape(image.shape[0], image.shape[1], 1), 3, axis=2)
     if image.ndim != 3 or image.shape[2] != 3:
-        raise ValueError(f"image must be RGB (H, W, 3) or grayscale (H, W), got shape {image.shape}; "
-                         "drop an alpha channel with image[..., :3]")
+        raise ValueError(
+            f"image must be RGB (H, W, 3) or grayscale (H, W), got shape {image.shape}; "
+            "drop an alpha channel with image[..., :3]"
+        )
     return np.ascontiguousarray(image)
 
 

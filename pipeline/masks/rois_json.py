@@ -76,7 +76,9 @@ def read_rois_json(path: str | Path) -> RoiFile:
         raise ValueError(f"{path}: not JSON ({error}); re-run `seagull masks` for this reference") from error
     _validate(record, path)
     rois = [ROI.from_json(r) for r in record["rois"]]
-    return RoiFile(record["ref_id"], record["height"], record["width"], record["segmenter"], record["detector"], rois)
+    return RoiFile(
+        record["ref_id"], record["height"], record["width"], record["segmenter"], record["detector"], rois
+    )
 
 
 def _validate(record: dict[str, Any], path: str | Path) -> None:

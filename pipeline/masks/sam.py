@@ -45,8 +45,13 @@ class SamSegmenter:
         config: batching and quality gates.
     """
 
-    def __init__(self, model: torch.nn.Module, provenance: Provenance, predictor_cls=SamPredictor,
-                 config: SamConfig | None = None) -> None:
+    def __init__(
+        self,
+        model: torch.nn.Module,
+        provenance: Provenance,
+        predictor_cls=SamPredictor,
+        config: SamConfig | None = None,
+    ) -> None:
         self.config = config or SamConfig()
         self.provenance = provenance
         self.predictor = predictor_cls(model.eval())
@@ -76,14 +81,18 @@ class SamSegmenter:
         coords = torch.as_tensor(p.transform.apply_coords(points, p.original_size), device=p.device)
         labels = torch.ones(len(points), 1, dtype=torch.int, device=p.device)  # 1 = foreground
         with torch.inference_mode():
-            logits, iou, _ = p.predict_torch(coords[:, None, :], labels, multimask_output=True, return_logits=True)
+            logits, iou, _ = p.predict_torch(
+                coords[:, None, :], labels, multimask_output=True, return_logits=True
+            )
         return self._candidates(logits.flatten(0, 1), iou.flatten(0, 1), gate=True)
 
     def _box_batch(self, boxes: np.ndarray) -> Candidates:
         p = self.predictor
         prompts = p.transform.apply_boxes_torch(torch.as_tensor(boxes, device=p.device), p.original_size)
         with torch.inference_mode():
-            logits, iou, _ = p.predict_torch(None, None, boxes=prompts, multimask_output=True, return_logits=True)
+            logits, iou, _ = p.predict_torch(
+                None, None, boxes=prompts, multimask_output=True, return_logits=True
+            )
         best = iou.argmax(dim=1)  # (B,): the multimask output SAM itself rates best
         rows = torch.arange(len(boxes), device=iou.device)
         return self._candidates(logits[rows, best], iou[rows, best], gate=False)
@@ -100,8 +109,14 @@ class SamSegmenter:
         return Candidates.from_masks(masks, scores, stability[keep].cpu().numpy())
 
 
-def load_sam(spec: CheckpointSpec, build: Callable[[], torch.nn.Module], checkpoint: str | None, device: str,
-             predictor_cls=SamPredictor, config: SamConfig | None = None) -> SamSegmenter:
+def load_sam(
+    spec: CheckpointSpec,
+    build: Callable[[], torch.nn.Module],
+    checkpoint: str | None,
+    device: str,
+    predictor_cls=SamPredictor,
+    config: SamConfig | None = None,
+) -> SamSegmenter:
     """Build a SAM-family model and load its local checkpoint, checked against `spec` first."""
     if checkpoint is None:
         raise ValueError(f"{spec.name} needs a checkpoint path (nothing is downloaded); {spec.hint()}")
@@ -119,26 +134,48 @@ def build_tiny_random_sam(seed: int = 0, image_size: int = 256) -> Sam:
     dim, patch = 32, 16
     grid = image_size // patch
     encoder = ImageEncoderViT(
-        img_size=image_size, patch_size=patch, embed_dim=dim, depth=2, num_heads=2, mlp_ratio=2.0,
-        out_chans=dim, qkv_bias=True, norm_layer=partial(torch.nn.LayerNorm, eps=1e-6),
-        use_rel_pos=True, window_size=4, global_attn_indexes=(1,),
+        img_size=image_size,
+        patch_size=patch,
+        embed_dim=dim,
+        depth=2,
+        num_heads=2,
+        mlp_ratio=2.0,
+        out_chans=dim,
+        qkv_bias=True,
+        norm_layer=partial(torch.nn.LayerNorm, eps=1e-6),
+        use_rel_pos=True,
+        window_size=4,
+        global_attn_indexes=(1,),
     )
-    prompt = PromptEncoder(embed_dim=dim, image_embedding_size=(grid, grid),
-                           input_image_size=(image_size, image_size), mask_in_chans=4)
+    prompt = PromptEncoder(
+        embed_dim=dim,
+        image_embedding_size=(grid, grid),
+        input_image_size=(image_size, image_size),
+        mask_in_chans=4,
+    )
     decoder = MaskDecoder(
-        num_multimask_outputs=3, transformer_dim=dim, iou_head_depth=2, iou_head_hidden_dim=dim,
+        num_multimask_outputs=3,
+        transformer_dim=dim,
+        iou_head_depth=2,
+        iou_head_hidden_dim=dim,
         transformer=TwoWayTransformer(depth=1, embedding_dim=dim, mlp_dim=2 * dim, num_heads=2),
     )
-    return Sam(encoder, prompt, decoder, pixel_mean=[123.675, 116.28, 103.53], pixel_std=[58.395, 57.12, 57.375]).eval()
+    return Sam(
+        encoder, prompt, decoder, pixel_mean=[123.675, 116.28, 103.53], pixel_std=[58.395, 57.12, 57.375]
+    ).eval()
 
 
 def _register(variant: str) -> None:
     name = f"sam_{variant}"
 
     @SEGMENTERS.register(name)
-    def create(checkpoint: str | None = None, device: str = "cpu", config: SamConfig | None = None) -> SamSegmenter:
+    def create(
+        checkpoint: str | None = None, device: str = "cpu", config: SamConfig | None = None
+    ) -> SamSegmenter:
         """`config`: e.g. SamConfig(pred_iou_thresh=0, stability_score_thresh=0) for one interactive click."""
-        return load_sam(checkpoint_specs()[name], sam_model_registry[variant], checkpoint, device, config=config)
+        return load_sam(
+            checkpoint_specs()[name], sam_model_registry[variant], checkpoint, device, config=config
+        )
 
 
 for _variant in ("vit_b", "vit_l", "vit_h"):

@@ -10,11 +10,31 @@ import click
 
 @click.command("assess")
 @click.argument("image", type=click.Path(dir_okay=False, exists=True))
-@click.option("--run", "run_dir", required=True, type=click.Path(file_okay=False, exists=True), help="A `seagull train` --out folder.")
-@click.option("--mask", type=click.Path(dir_okay=False, exists=True), help="ROI mask image (non-zero = inside), same size as IMAGE.")
-@click.option("--point", nargs=2, type=int, help="Click point X Y: a segmenter makes the mask (as in the paper's demo).")
-@click.option("--segmenter", default=None, help="Segmenter registry name for --point (default: the weight-free default).")
-@click.option("--checkpoint", type=click.Path(dir_okay=False, exists=True), help="Segmenter weights, e.g. SAM vit_b .pth.")
+@click.option(
+    "--run",
+    "run_dir",
+    required=True,
+    type=click.Path(file_okay=False, exists=True),
+    help="A `seagull train` --out folder.",
+)
+@click.option(
+    "--mask",
+    type=click.Path(dir_okay=False, exists=True),
+    help="ROI mask image (non-zero = inside), same size as IMAGE.",
+)
+@click.option(
+    "--point", nargs=2, type=int, help="Click point X Y: a segmenter makes the mask (as in the paper's demo)."
+)
+@click.option(
+    "--segmenter",
+    default=None,
+    help="Segmenter registry name for --point (default: the weight-free default).",
+)
+@click.option(
+    "--checkpoint",
+    type=click.Path(dir_okay=False, exists=True),
+    help="Segmenter weights, e.g. SAM vit_b .pth.",
+)
 @click.option("--save-mask", type=click.Path(dir_okay=False), help="Write the mask used (PNG).")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON instead of text.")
 def command(image, run_dir, mask, point, segmenter, checkpoint, save_mask, as_json) -> None:  # noqa: ANN001
@@ -50,7 +70,10 @@ def _read_mask(path: str, shape: tuple[int, int]):
 
     roi = np.asarray(Image.open(path).convert("L")) > 0
     if roi.shape != shape:
-        raise click.BadParameter(f"{path} is {roi.shape[1]}x{roi.shape[0]}, the image {shape[1]}x{shape[0]}: resize the mask", param_hint="--mask")
+        raise click.BadParameter(
+            f"{path} is {roi.shape[1]}x{roi.shape[0]}, the image {shape[1]}x{shape[0]}: resize the mask",
+            param_hint="--mask",
+        )
     if not roi.any():
         raise click.BadParameter(f"{path} is empty: the ROI must have non-zero pixels", param_hint="--mask")
     return roi
@@ -74,6 +97,8 @@ def _describe(result: dict) -> str:
     lines = []
     for task in ("quality", "importance"):
         probabilities = ", ".join(f"{w} {p:.2f}" for w, p in result[f"{task}_probabilities"].items())
-        lines.append(f"{task.capitalize()}: {result[f'{task}_level']} (score {result[f'{task}_score']:.2f} of 1..5; {probabilities})")
+        lines.append(
+            f"{task.capitalize()}: {result[f'{task}_level']} (score {result[f'{task}_score']:.2f} of 1..5; {probabilities})"
+        )
     lines.append(f"Distortion: {result['distortion_answer']}")
     return "\n".join(lines)

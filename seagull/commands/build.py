@@ -27,27 +27,43 @@ def _csv(kind: type) -> click.ParamType:
 @click.command("build")
 @click.option("--sample", type=click.IntRange(1), help="Build from N embedded sample DNG files.")
 @click.option("--raw-dir", type=click.Path(file_okay=False), help="Build from the RAW files in DIR.")
-@click.option("--raise-csv", type=click.Path(dir_okay=False), help="Fetch the RAW files of a RAISE CSV, then build.")
+@click.option(
+    "--raise-csv", type=click.Path(dir_okay=False), help="Fetch the RAW files of a RAISE CSV, then build."
+)
 @click.option("--out", required=True, type=click.Path(file_okay=False), help="Output folder of the shards.")
 @click.option("--limit", type=click.IntRange(1), help="Only the first N RAW files (sorted by name).")
 @click.option("--types", type=_csv(str), help="Distortion types, e.g. blur,noise (default: all six).")
 @click.option("--levels", type=_csv(int), help="Levels 1..20, e.g. 1,10,20 (default: all twenty).")
 @click.option("--size", default="1024", show_default=True, help="Working long side in px, or 'full'.")
 @click.option("--segmenter", help="Segmenter registry name (default: the weight-free default).")
-@click.option("--checkpoint", type=click.Path(dir_okay=False, exists=True), help="Segmenter weights (SAM .pth).")
+@click.option(
+    "--checkpoint", type=click.Path(dir_okay=False, exists=True), help="Segmenter weights (SAM .pth)."
+)
 @click.option("--detector", help="Detector registry name.")
 @click.option("--detector-weights", type=click.Path(dir_okay=False, exists=True), help="Detector weights.")
 @click.option("--metric", help="Full-reference metric registry name (default: the weight-free default).")
-@click.option("--metric-weights", type=click.Path(dir_okay=False, exists=True), help="Metric weights (TOPIQ-FR .pth).")
 @click.option(
-    "--chunk-size", default=8, show_default=True, type=click.IntRange(1),
+    "--metric-weights", type=click.Path(dir_okay=False, exists=True), help="Metric weights (TOPIQ-FR .pth)."
+)
+@click.option(
+    "--chunk-size",
+    default=8,
+    show_default=True,
+    type=click.IntRange(1),
     help="References per task and per shard (8 ≈ 1 GB at 1,024 px).",
 )
 @click.option("--seed", default=0, show_default=True, type=int, help="Base seed of the build.")
 @click.option("--device", default="cpu", show_default=True, help="Torch device of segmenter/detector/metric.")
-@click.option("--work-dir", type=click.Path(file_okay=False), help="Where sample/fetched RAW files go [OUT/_work].")
-@click.option("--workers", default=2, show_default=True, type=click.IntRange(1),
-              help="Chunks built at once in-process (ignored with --dask-address).")
+@click.option(
+    "--work-dir", type=click.Path(file_okay=False), help="Where sample/fetched RAW files go [OUT/_work]."
+)
+@click.option(
+    "--workers",
+    default=2,
+    show_default=True,
+    type=click.IntRange(1),
+    help="Chunks built at once in-process (ignored with --dask-address).",
+)
 @click.option("--dask-address", help="Run the chunks on an existing Dask scheduler, e.g. tcp://host:8786.")
 def command(sample, raw_dir, raise_csv, workers, dask_address, **options) -> None:  # noqa: ANN001
     """Build SEAGULL-100w WebDataset shards: render → masks → labels → shards, one task per chunk.
@@ -73,5 +89,7 @@ def command(sample, raw_dir, raise_csv, workers, dask_address, **options) -> Non
         click.secho(f"build failed: {state.message}", fg="red", err=True)
         sys.exit(1)
     report = state.result()
-    click.secho(f"done: {report['references']['written']} references in {len(report['shards'])} shards", fg="green")
+    click.secho(
+        f"done: {report['references']['written']} references in {len(report['shards'])} shards", fg="green"
+    )
     click.secho(f"dataset card: {report['card']}", fg="green", bold=True)

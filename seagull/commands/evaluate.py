@@ -9,12 +9,28 @@ import click
 
 
 @click.command("evaluate")
-@click.option("--run", "run_dir", required=True, type=click.Path(file_okay=False, exists=True), help="A `seagull train` --out folder.")
+@click.option(
+    "--run",
+    "run_dir",
+    required=True,
+    type=click.Path(file_okay=False, exists=True),
+    help="A `seagull train` --out folder.",
+)
 @click.option("--shards", required=True, help="Shard glob, directory or brace pattern of the test set.")
-@click.option("--out", required=True, type=click.Path(file_okay=False), help="Folder for eval.json, eval.md, predictions.jsonl.")
+@click.option(
+    "--out",
+    required=True,
+    type=click.Path(file_okay=False),
+    help="Folder for eval.json, eval.md, predictions.jsonl.",
+)
 @click.option("--limit", type=click.IntRange(1), help="Evaluate only the first N ROIs.")
 @click.option("--batch-size", default=8, show_default=True, type=click.IntRange(1))
-@click.option("--baseline", default="piqe", show_default=True, help="Weight-free pyiqa NR metric on ROI crops, or 'none'.")
+@click.option(
+    "--baseline",
+    default="piqe",
+    show_default=True,
+    help="Weight-free pyiqa NR metric on ROI crops, or 'none'.",
+)
 @click.option("--device", default=None, help="torch device (default: cuda if available, else cpu).")
 def command(run_dir, shards, out, limit, batch_size, baseline, device) -> None:  # noqa: ANN001
     """Evaluate a trained SEAGULL as the paper does (Tables 1 and 2).
@@ -37,12 +53,16 @@ def command(run_dir, shards, out, limit, batch_size, baseline, device) -> None: 
 
     device = device or ("cuda" if torch.cuda.is_available() else "cpu")
     model, tokenizer = load_trained(Path(run_dir), device)
-    records = collect_records(model, tokenizer, open_shards(shards, model.config), model.config, batch_size, limit)
+    records = collect_records(
+        model, tokenizer, open_shards(shards, model.config), model.config, batch_size, limit
+    )
     if len(records) < 2:
         raise click.ClickException(f"{len(records)} labelled ROIs in {shards}: need at least 2 to correlate")
     result = score_metrics(records)
     if baseline != "none":
-        scores = baseline_scores(create_baseline(baseline), baseline, open_shards(shards, model.config), len(records))
+        scores = baseline_scores(
+            create_baseline(baseline), baseline, open_shards(shards, model.config), len(records)
+        )
         result["baseline"] = {"name": baseline, **baseline_metrics(records, scores)}
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)

@@ -7,12 +7,16 @@ from pathlib import Path
 import click
 
 
-def _parse_rewrite(_ctx: click.Context, _param: click.Parameter, values: tuple[str, ...]) -> tuple[tuple[str, str], ...]:
+def _parse_rewrite(
+    _ctx: click.Context, _param: click.Parameter, values: tuple[str, ...]
+) -> tuple[tuple[str, str], ...]:
     pairs = []
     for value in values:
         old, sep, new = value.partition("=")
         if not sep or not old or not new:
-            raise click.BadParameter(f"{value!r}: expected OLD_PREFIX=NEW_PREFIX, e.g. http://old.host/=http://new.host/")
+            raise click.BadParameter(
+                f"{value!r}: expected OLD_PREFIX=NEW_PREFIX, e.g. http://old.host/=http://new.host/"
+            )
         pairs.append((old, new))
     return tuple(pairs)
 
@@ -20,10 +24,14 @@ def _parse_rewrite(_ctx: click.Context, _param: click.Parameter, values: tuple[s
 @click.command(name="fetch-raise")
 @click.argument("csv_path", metavar="CSV", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.argument("out_dir", type=click.Path(file_okay=False, path_type=Path))
-@click.option("--jobs", "-j", default=4, show_default=True, type=click.IntRange(1, 64), help="Parallel downloads.")
+@click.option(
+    "--jobs", "-j", default=4, show_default=True, type=click.IntRange(1, 64), help="Parallel downloads."
+)
 @click.option("--limit", type=click.IntRange(1), default=None, help="Only the first N entries of the list.")
 @click.option("--retries", default=5, show_default=True, type=click.IntRange(0), help="Retries per file.")
-@click.option("--timeout", default=60.0, show_default=True, type=click.FloatRange(1), help="Seconds per read.")
+@click.option(
+    "--timeout", default=60.0, show_default=True, type=click.FloatRange(1), help="Seconds per read."
+)
 @click.option("--recheck", is_flag=True, help="Re-hash files the ledger says are done (reads every byte).")
 @click.option(
     "--rewrite",

@@ -18,21 +18,49 @@ IMAGE_EXTENSIONS = frozenset({".png", ".jpg", ".jpeg", ".tif", ".tiff", ".bmp", 
 @click.command("masks")
 @click.argument("ref_dir", type=click.Path(file_okay=False, exists=True, path_type=Path))
 @click.argument("out_dir", type=click.Path(file_okay=False, path_type=Path))
-@click.option("--segmenter", default=None, help="Segmenter registry name (default: the weight-free felzenszwalb_rag).")
-@click.option("--checkpoint", type=click.Path(dir_okay=False), help="Segmenter weights, e.g. sam_vit_b_01ec64.pth.")
-@click.option("--detector", default=None, help="Detector registry name, or 'none' for component-level ROIs only "
-              "(default: the weight-free region_proposals).")
-@click.option("--detector-weights", type=click.Path(dir_okay=False), help="Detector weights, e.g. fasterrcnn_resnet50_fpn_coco-258fb6c6.pth.")
+@click.option(
+    "--segmenter", default=None, help="Segmenter registry name (default: the weight-free felzenszwalb_rag)."
+)
+@click.option(
+    "--checkpoint", type=click.Path(dir_okay=False), help="Segmenter weights, e.g. sam_vit_b_01ec64.pth."
+)
+@click.option(
+    "--detector",
+    default=None,
+    help="Detector registry name, or 'none' for component-level ROIs only "
+    "(default: the weight-free region_proposals).",
+)
+@click.option(
+    "--detector-weights",
+    type=click.Path(dir_okay=False),
+    help="Detector weights, e.g. fasterrcnn_resnet50_fpn_coco-258fb6c6.pth.",
+)
 @click.option("--device", default="cpu", show_default=True, help="torch device for SAM and detectors.")
 @click.option("--seed", default=0, show_default=True, help="Seed of the random point prompts.")
 @click.option("--points", "n_points", default=128, show_default=True, help="Random point prompts per image.")
 @click.option("--max-rois", default=34, show_default=True, help="ROIs kept per image (the paper's average).")
-@click.option("--original-long-side", type=int, default=None,
-              help="Long side (px) of the originals when REF_DIR holds downscaled images: the 32x32 px floor "
-              "applies to the original, scaled by (working/original)^2.")
+@click.option(
+    "--original-long-side",
+    type=int,
+    default=None,
+    help="Long side (px) of the originals when REF_DIR holds downscaled images: the 32x32 px floor "
+    "applies to the original, scaled by (working/original)^2.",
+)
 @click.option("--no-overlay", is_flag=True, help="Skip the overlay PNGs.")
-def command(ref_dir, out_dir, segmenter, checkpoint, detector, detector_weights, device, seed, n_points,  # noqa: ANN001
-            max_rois, original_long_side, no_overlay) -> None:
+def command(
+    ref_dir,
+    out_dir,
+    segmenter,
+    checkpoint,
+    detector,
+    detector_weights,
+    device,
+    seed,
+    n_points,  # noqa: ANN001
+    max_rois,
+    original_long_side,
+    no_overlay,
+) -> None:
     """Compute the ROIs of every image in REF_DIR into OUT_DIR.
 
     \b
@@ -44,11 +72,15 @@ def command(ref_dir, out_dir, segmenter, checkpoint, detector, detector_weights,
 
     images = find_images(ref_dir)
     if not images:
-        raise click.ClickException(f"no images ({', '.join(sorted(IMAGE_EXTENSIONS))}) in {ref_dir} or {ref_dir}/Ref.Images")
+        raise click.ClickException(
+            f"no images ({', '.join(sorted(IMAGE_EXTENSIONS))}) in {ref_dir} or {ref_dir}/Ref.Images"
+        )
     seg, det = _load(masks, segmenter, checkpoint, detector, detector_weights, device)
     config = masks.MaskConfig(n_points=n_points, seed=seed, max_rois=max_rois)
     out_dir.mkdir(parents=True, exist_ok=True)
-    failed = [path for path in images if not _one(path, out_dir, seg, det, config, original_long_side, no_overlay)]
+    failed = [
+        path for path in images if not _one(path, out_dir, seg, det, config, original_long_side, no_overlay)
+    ]
     click.echo(f"{len(images) - len(failed)} of {len(images)} images done, ROI files in {out_dir}")
     if failed:
         raise SystemExit(1)
@@ -78,7 +110,11 @@ def _load(masks, segmenter, checkpoint, detector, detector_weights, device):  # 
             click.secho(f"MASKS {role}: none (component-level ROIs only)", fg="yellow", bold=True, err=True)
             continue
         p = component.provenance
-        weights = f"weights {p.checkpoint} (sha256 {p.sha256[:12]}...)" if p.checkpoint else "WEIGHT-FREE, no model weights"
+        weights = (
+            f"weights {p.checkpoint} (sha256 {p.sha256[:12]}...)"
+            if p.checkpoint
+            else "WEIGHT-FREE, no model weights"
+        )
         click.secho(f"MASKS {role}: {p.name} -- {weights}", fg="yellow", bold=True, err=True)
     return seg, det
 
@@ -94,7 +130,9 @@ def _one(path: Path, out_dir: Path, seg, det, config, original_long_side, no_ove
         image = np.asarray(Image.open(path).convert("RGB"))
         original = _original_shape(image.shape[:2], original_long_side)
         rois = masks.compute_rois(image, seg, det, config, original_shape=original)
-        masks.write_rois_json(out_dir / f"{ref_id}.json", ref_id, image.shape, rois, masks.provenance(seg, det))
+        masks.write_rois_json(
+            out_dir / f"{ref_id}.json", ref_id, image.shape, rois, masks.provenance(seg, det)
+        )
         if not no_overlay:
             (out_dir / "overlays").mkdir(exist_ok=True)
             Image.fromarray(masks.draw_overlay(image, rois)).save(out_dir / "overlays" / f"{ref_id}.png")
@@ -102,7 +140,9 @@ def _one(path: Path, out_dir: Path, seg, det, config, original_long_side, no_ove
         click.secho(f"{path}: FAILED ({type(error).__name__}: {error})", fg="red", err=True)
         return False
     n_objects = sum(r.kind == "object" for r in rois)
-    click.echo(f"{ref_id}: {n_objects} object + {len(rois) - n_objects} component ROIs ({time.perf_counter() - start:.1f} s)")
+    click.echo(
+        f"{ref_id}: {n_objects} object + {len(rois) - n_objects} component ROIs ({time.perf_counter() - start:.1f} s)"
+    )
     return True
 
 

@@ -43,7 +43,9 @@ def parse_types(text: str) -> list[str]:
     names = {p.strip().lower() for p in text.split(",") if p.strip()}
     unknown = sorted(names - set(DISTORTION_TYPES))
     if unknown or not names:
-        raise click.BadParameter(f"unknown type(s) {unknown}; choose from {', '.join(DISTORTION_TYPES)} or 'all'")
+        raise click.BadParameter(
+            f"unknown type(s) {unknown}; choose from {', '.join(DISTORTION_TYPES)} or 'all'"
+        )
     return [name for name in DISTORTION_TYPES if name in names]
 
 
@@ -63,7 +65,11 @@ def find_raw_files(raw_dir: Path) -> list[Path]:
     try:
         entries = sorted(os.scandir(raw_dir), key=lambda entry: entry.name)
     except OSError as error:
-        raise RawDecodeError(raw_dir, f"cannot list the folder ({error.strerror})", "give the user read and execute permission on it") from error
+        raise RawDecodeError(
+            raw_dir,
+            f"cannot list the folder ({error.strerror})",
+            "give the user read and execute permission on it",
+        ) from error
     return [Path(entry.path) for entry in entries if Path(entry.name).suffix.lower() in RAW_EXTENSIONS]
 
 
@@ -88,13 +94,39 @@ def render_file(path: Path, out_dir: Path, presets, types, levels, size, seed, s
 @click.command("render")
 @click.argument("raw_dir", type=click.Path(file_okay=False, path_type=Path))
 @click.argument("out_dir", type=click.Path(file_okay=False, path_type=Path))
-@click.option("--types", "types_text", default="all", show_default=True, help="Comma-separated distortion types, or 'all'.")
+@click.option(
+    "--types",
+    "types_text",
+    default="all",
+    show_default=True,
+    help="Comma-separated distortion types, or 'all'.",
+)
 @click.option("--levels", "levels_text", default="1-20", show_default=True, help="Levels, e.g. 1-20, 1,5,10.")
-@click.option("--size", "size_text", default="1024", show_default=True, help="Long side of the working resolution, or 'full'.")
+@click.option(
+    "--size",
+    "size_text",
+    default="1024",
+    show_default=True,
+    help="Long side of the working resolution, or 'full'.",
+)
 @click.option("--seed", default=0, show_default=True, help="Seed of the random parts (noise).")
-@click.option("--presets", "presets_dir", type=click.Path(file_okay=False, exists=True, path_type=Path), help="Preset folder (default: the packaged isp_presets/).")
+@click.option(
+    "--presets",
+    "presets_dir",
+    type=click.Path(file_okay=False, exists=True, path_type=Path),
+    help="Preset folder (default: the packaged isp_presets/).",
+)
 @click.option("--no-sheet", is_flag=True, help="Skip the contact sheets.")
-def command(raw_dir: Path, out_dir: Path, types_text: str, levels_text: str, size_text: str, seed: int, presets_dir: Path | None, no_sheet: bool) -> None:
+def command(
+    raw_dir: Path,
+    out_dir: Path,
+    types_text: str,
+    levels_text: str,
+    size_text: str,
+    seed: int,
+    presets_dir: Path | None,
+    no_sheet: bool,
+) -> None:
     """Render every RAW file in RAW_DIR into OUT_DIR (release layout, contact sheets, JSON report).
 
     \b
@@ -124,11 +156,32 @@ def command(raw_dir: Path, out_dir: Path, types_text: str, levels_text: str, siz
             except RawDecodeError as error:
                 failed.append(error.to_json())
             except Exception as error:  # noqa: BLE001 — one bad file must not stop the others
-                failed.append({"path": str(path), "reason": f"{type(error).__name__}: {error}", "fix": "report this as a bug with the file"})
+                failed.append(
+                    {
+                        "path": str(path),
+                        "reason": f"{type(error).__name__}: {error}",
+                        "fix": "report this as a bug with the file",
+                    }
+                )
             bar.set_postfix(failed=len(failed))
     if not files and not failed:
-        failed.append({"path": str(raw_dir), "reason": "no RAW files found", "fix": "put RAW files (.nef, .dng, .cr2, .arw ...) in it"})
-    report = {"raw_dir": str(raw_dir), "types": types, "levels": levels, "size": size, "seed": seed, "presets": str(presets.source), "rendered": rendered, "failed": failed}
+        failed.append(
+            {
+                "path": str(raw_dir),
+                "reason": "no RAW files found",
+                "fix": "put RAW files (.nef, .dng, .cr2, .arw ...) in it",
+            }
+        )
+    report = {
+        "raw_dir": str(raw_dir),
+        "types": types,
+        "levels": levels,
+        "size": size,
+        "seed": seed,
+        "presets": str(presets.source),
+        "rendered": rendered,
+        "failed": failed,
+    }
     (out_dir / REPORT_NAME).write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
     for failure in failed:
         click.echo(f"FAILED {failure['path']}: {failure['reason']}. Fix: {failure['fix']}", err=True)

@@ -13,7 +13,9 @@ import click
 
 from seagull.commands._prefect_env import ensure_prefect_env
 
-RUN_EXAMPLE = "prefect deployment run 'seagull-100w/build-100w' --param source=sample:8 --param out=shards --watch"
+RUN_EXAMPLE = (
+    "prefect deployment run 'seagull-100w/build-100w' --param source=sample:8 --param out=shards --watch"
+)
 
 
 def api_healthy(api_url: str, timeout: float = 2.0) -> bool:
@@ -37,7 +39,9 @@ def start_server(host: str, port: int, wait_s: float = 90.0) -> subprocess.Popen
         if api_healthy(api_url):
             return server
         if server.poll() is not None:
-            raise click.ClickException(f"prefect server exited with status {server.returncode}; is port {port} free?")
+            raise click.ClickException(
+                f"prefect server exited with status {server.returncode}; is port {port} free?"
+            )
         time.sleep(1.0)
     server.terminate()
     raise click.ClickException(f"prefect server did not answer at {api_url} within {wait_s:.0f} s")
@@ -61,7 +65,9 @@ def command(host: str, port: int, limit: int) -> None:
     server = None
     if not api_healthy(api_url):
         if "PREFECT_API_URL" in os.environ:
-            raise click.ClickException(f"PREFECT_API_URL={api_url} does not answer; unset it to start a local server")
+            raise click.ClickException(
+                f"PREFECT_API_URL={api_url} does not answer; unset it to start a local server"
+            )
         click.echo(f"no Prefect server at {api_url}: starting one (SQLite, {host}:{port})")
         server = start_server(host, port)
     os.environ["PREFECT_API_URL"] = api_url

@@ -8,14 +8,34 @@ import click
 
 
 @click.command("train")
-@click.option("--config", "config_name", default="tiny", show_default=True, help="Model config: tiny, paper or a YAML path.")
-@click.option("--stage", default=1, show_default=True, type=click.Choice(["1", "2"]), help="1: pre-training, 2: fine-tuning.")
-@click.option("--shards", required=True, help="Shard glob, directory or brace pattern, e.g. 'shards/seagull100w-*.tar'.")
-@click.option("--out", required=True, type=click.Path(file_okay=False), help="Run folder (checkpoints, logs, weights).")
-@click.option("--seed", default=0, show_default=True, type=int, help="Seed of model init and instruction draws.")
+@click.option(
+    "--config",
+    "config_name",
+    default="tiny",
+    show_default=True,
+    help="Model config: tiny, paper or a YAML path.",
+)
+@click.option(
+    "--stage",
+    default=1,
+    show_default=True,
+    type=click.Choice(["1", "2"]),
+    help="1: pre-training, 2: fine-tuning.",
+)
+@click.option(
+    "--shards", required=True, help="Shard glob, directory or brace pattern, e.g. 'shards/seagull100w-*.tar'."
+)
+@click.option(
+    "--out", required=True, type=click.Path(file_okay=False), help="Run folder (checkpoints, logs, weights)."
+)
+@click.option(
+    "--seed", default=0, show_default=True, type=int, help="Seed of model init and instruction draws."
+)
 @click.option("--max-steps", type=click.IntRange(1), help="Cap on optimizer steps (default: the config's).")
 @click.option("--precision", type=click.Choice(["fp32", "bf16"]), help="Override the config's precision.")
-@click.option("--init-from", type=click.Path(dir_okay=False, exists=True), help="trainable.pt of a stage-1 run.")
+@click.option(
+    "--init-from", type=click.Path(dir_okay=False, exists=True), help="trainable.pt of a stage-1 run."
+)
 @click.option("--device", default=None, help="torch device (default: cuda if available, else cpu).")
 def command(config_name, stage, shards, out, seed, max_steps, precision, init_from, device) -> None:  # noqa: ANN001
     """Train SEAGULL; re-running with the same --out resumes from OUT/checkpoint.pt.
@@ -35,10 +55,18 @@ def command(config_name, stage, shards, out, seed, max_steps, precision, init_fr
 
     config = create_config(config_name)
     device = device or ("cuda" if torch.cuda.is_available() else "cpu")
-    options = RunOptions(stage=int(stage), seed=seed, max_steps=max_steps, precision=precision,
-                         init_from=init_from, device=device)
+    options = RunOptions(
+        stage=int(stage),
+        seed=seed,
+        max_steps=max_steps,
+        precision=precision,
+        init_from=init_from,
+        device=device,
+    )
     items = count_shard_items(shards)
     click.echo(f"{items} labelled ROIs per epoch in {shards}; config {config.name}, stage {stage}, {device}")
     records = train(config, lambda epoch: open_shards(shards, config), Path(out), options, total_items=items)
     if records:
-        click.echo(f"step {records[-1]['step']}: loss {records[-1]['loss']:.4f}; weights in {Path(out) / 'trainable.pt'}")
+        click.echo(
+            f"step {records[-1]['step']}: loss {records[-1]['loss']:.4f}; weights in {Path(out) / 'trainable.pt'}"
+        )

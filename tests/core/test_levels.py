@@ -8,7 +8,17 @@ from pipeline.taxonomy import sample_key
 
 @pytest.mark.parametrize(
     ("score", "expected"),
-    [(0.0, 0), (0.2, 0), (0.2000001, 1), (0.4, 1), (0.6, 2), (0.6000001, 3), (0.8, 3), (0.8000001, 4), (1.0, 4)],
+    [
+        (0.0, 0),
+        (0.2, 0),
+        (0.2000001, 1),
+        (0.4, 1),
+        (0.6, 2),
+        (0.6000001, 3),
+        (0.8, 3),
+        (0.8000001, 4),
+        (1.0, 4),
+    ],
 )
 def test_eq1_boundaries_on_unit_range(score, expected):
     assert level_index(score) == expected

@@ -110,7 +110,9 @@ def make_csv(tmp_path, raise_server, raw_bodies):
     base, _ = raise_server
 
     def make(names=None, extra_rows=(), file="RAISE_1k.csv") -> Path:
-        return write_raise_csv(tmp_path / file, base, sorted(raw_bodies) if names is None else names, extra_rows)
+        return write_raise_csv(
+            tmp_path / file, base, sorted(raw_bodies) if names is None else names, extra_rows
+        )
 
     return make
 

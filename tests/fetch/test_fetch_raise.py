@@ -15,7 +15,9 @@ from pipeline.fetch.download import DownloadCancelled, RetryPolicy, download_fil
 from pipeline.fetch.ledger import LEDGER_NAME, SCHEMA
 
 # Fast retries: the behaviour under test is the same at 10 ms as at 1 s.
-FAST = FetchConfig(policy=RetryPolicy(retries=3, backoff_s=0.01, max_backoff_s=0.05, timeout_s=10), flush_every=2)
+FAST = FetchConfig(
+    policy=RetryPolicy(retries=3, backoff_s=0.01, max_backoff_s=0.05, timeout_s=10), flush_every=2
+)
 
 
 def _sha(data: bytes) -> str:
@@ -175,9 +177,13 @@ def test_a_rerun_fetches_nothing_new(make_csv, raise_server, raw_bodies, tmp_pat
     n_requests = len(state.requests)
     second = fetch_raise(csv, out, jobs=2, config=FAST)
     assert len(state.requests) == n_requests  # the server saw nothing
-    assert not second.fetched and sorted(r.name for r in second.skipped) == sorted(r.name for r in first.fetched)
+    assert not second.fetched and sorted(r.name for r in second.skipped) == sorted(
+        r.name for r in first.fetched
+    )
     assert second.paths == first.paths
-    assert pq.read_table(out / LEDGER_NAME).equals(pq.read_table(_write(tmp_path / "before.parquet", ledger_before)))
+    assert pq.read_table(out / LEDGER_NAME).equals(
+        pq.read_table(_write(tmp_path / "before.parquet", ledger_before))
+    )
 
 
 def test_a_rerun_fetches_only_what_is_missing_or_changed(make_csv, raise_server, raw_bodies, tmp_path):
@@ -233,7 +239,9 @@ def test_backoff_doubles_honours_retry_after_and_is_capped():
     assert policy.delay(0, retry_after=5) == 5.0 and policy.delay(0, retry_after=120) == 10.0
 
 
-def test_an_interrupted_run_keeps_its_ledger_and_the_next_run_finishes(make_csv, raise_server, raw_bodies, tmp_path):
+def test_an_interrupted_run_keeps_its_ledger_and_the_next_run_finishes(
+    make_csv, raise_server, raw_bodies, tmp_path
+):
     _, state = raise_server
     csv, out = make_csv(), tmp_path / "raw"
 

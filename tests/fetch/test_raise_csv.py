@@ -42,7 +42,9 @@ def test_tolerates_column_variants(tmp_path, header, row):
 
 
 def test_semicolons_inside_fields_do_not_change_the_separator(tmp_path):
-    rows = "".join(f"r{i},{URL.replace('r000da54ft', f'r{i}')},Nikon D90,indoor;people;night\n" for i in range(5))
+    rows = "".join(
+        f"r{i},{URL.replace('r000da54ft', f'r{i}')},Nikon D90,indoor;people;night\n" for i in range(5)
+    )
     entries, problems = read_raise_csv(_write(tmp_path, "File,NEF,Device,Keywords\n" + rows))
     assert problems == [] and [e.name for e in entries] == [f"r{i}.NEF" for i in range(5)]
 
@@ -98,7 +100,9 @@ def test_unsafe_names_are_refused(name):
         safe_name(name)
 
 
-@pytest.mark.parametrize("url", ["file:///etc/passwd", "ftp://h/x.NEF", "javascript:alert(1)", "//h/x", "http:///x"])
+@pytest.mark.parametrize(
+    "url", ["file:///etc/passwd", "ftp://h/x.NEF", "javascript:alert(1)", "//h/x", "http:///x"]
+)
 def test_only_http_and_https_urls(url):
     with pytest.raises(ValueError, match="only http"):
         check_url(url)

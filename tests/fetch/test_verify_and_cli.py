@@ -53,5 +53,7 @@ def test_cli_exits_1_and_names_refused_rows(make_csv, tmp_path):
 
 
 def test_cli_rejects_a_bad_rewrite(make_csv, tmp_path):
-    result = CliRunner().invoke(main, ["fetch-raise", str(make_csv()), str(tmp_path), "--rewrite", "nonsense"])
+    result = CliRunner().invoke(
+        main, ["fetch-raise", str(make_csv()), str(tmp_path), "--rewrite", "nonsense"]
+    )
     assert result.exit_code == 2 and "OLD_PREFIX=NEW_PREFIX" in result.output

@@ -36,8 +36,14 @@ def test_bad_parameters_say_what_to_fix(kwargs, message):
 def test_fingerprint_ignores_locations_but_not_content():
     base = BuildConfig(source="a", out="x")
     assert base.fingerprint() == BuildConfig(source="b", out="y", work_dir="w", limit=3).fingerprint()
-    for change in ({"seed": 1}, {"size": 512}, {"metric": "psnr"}, {"chunk_size": 3}, {"types": ("blur",)},
-                   {"device": "cuda"}):
+    for change in (
+        {"seed": 1},
+        {"size": 512},
+        {"metric": "psnr"},
+        {"chunk_size": 3},
+        {"types": ("blur",)},
+        {"device": "cuda"},
+    ):
         assert BuildConfig(source="a", **change).fingerprint() != base.fingerprint(), change
 
 

@@ -15,14 +15,18 @@ from pipeline.chunk import ChunkSpec, find_done, process_chunk, record_path
 
 
 @pytest.fixture(scope="module")
-def chunk_dir(small_raw: Path, tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, ChunkSpec, BuildConfig]:
+def chunk_dir(
+    small_raw: Path, tmp_path_factory: pytest.TempPathFactory
+) -> tuple[Path, ChunkSpec, BuildConfig]:
     """One chunk of two files: a real DNG and a truncated one."""
     raw = tmp_path_factory.mktemp("chunk_raw")
     good = sorted(small_raw.glob("*.dng"))[0]
     shutil.copy(good, raw / good.name)
     (raw / "zz_truncated.dng").write_bytes(good.read_bytes()[:4096])
     out = tmp_path_factory.mktemp("chunk_out")
-    config = BuildConfig(source=str(raw), out=str(out), types=("blur",), levels=(1, 20), size=256, chunk_size=2)
+    config = BuildConfig(
+        source=str(raw), out=str(out), types=("blur",), levels=(1, 20), size=256, chunk_size=2
+    )
     spec = ChunkSpec(0, (str(raw / good.name), str(raw / "zz_truncated.dng")))
     return out, spec, config
 
@@ -46,8 +50,12 @@ def test_finished_chunk_is_found_and_a_corrupted_one_is_rebuilt_identically(chun
     process_chunk(spec, config)
     done = find_done(out, spec, config)
     assert done is not None and done.skipped
-    assert find_done(out, spec, BuildConfig(**{**config.to_json(), "seed": 1, "types": ("blur",),
-                                               "levels": (1, 20)})) is None  # another build
+    assert (
+        find_done(
+            out, spec, BuildConfig(**{**config.to_json(), "seed": 1, "types": ("blur",), "levels": (1, 20)})
+        )
+        is None
+    )  # another build
     shard = out / done.shards[0]["name"]
     original = hashlib.sha256(shard.read_bytes()).hexdigest()
     data = bytearray(shard.read_bytes())

@@ -45,8 +45,22 @@ def test_bad_raw_is_reported_and_the_build_goes_on(prefect_server, small_raw: Pa
     shutil.copy(good, raw / good.name)
     (raw / "broken.dng").write_bytes(b"II*\x00" + b"\x00" * 600)  # a TIFF header and nothing else
     out = tmp_path / "out"
-    result = CliRunner().invoke(main, ["build", "--raw-dir", str(raw), "--out", str(out), "--types", "blur",
-                                       "--levels", "1", "--size", "256"])
+    result = CliRunner().invoke(
+        main,
+        [
+            "build",
+            "--raw-dir",
+            str(raw),
+            "--out",
+            str(out),
+            "--types",
+            "blur",
+            "--levels",
+            "1",
+            "--size",
+            "256",
+        ],
+    )
     assert result.exit_code == 1, result.output
     report = json.loads((out / "build_report.json").read_text())
     assert not report["ok"]
@@ -67,7 +81,9 @@ def test_raise_csv_source_fetches_first_and_records_a_404(prefect_server, small_
         base = f"http://127.0.0.1:{server.server_address[1]}"
         first = sorted(small_raw.glob("*.dng"))[0]
         csv = tmp_path / "RAISE_test.csv"
-        csv.write_text(f"File,NEF,Device\n{first.stem},{base}/{first.name},Sample\nmissing,{base}/missing.dng,Sample\n")
+        csv.write_text(
+            f"File,NEF,Device\n{first.stem},{base}/{first.name},Sample\nmissing,{base}/missing.dng,Sample\n"
+        )
         out = tmp_path / "out"
         state, report = tools.run_flow(csv, out, types=["blur"], levels=[1])
     finally:

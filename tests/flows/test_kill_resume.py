@@ -16,21 +16,40 @@ import pytest
 
 def _build_command(raw: Path, out: Path, small_cli: list[str]) -> list[str]:
     # --workers 1: chunks run one after another, so the kill lands between (or inside) chunks.
-    return [sys.executable, "-m", "seagull.cli", "build", "--raw-dir", str(raw), "--out", str(out),
-            *small_cli, "--workers", "1"]
+    return [
+        sys.executable,
+        "-m",
+        "seagull.cli",
+        "build",
+        "--raw-dir",
+        str(raw),
+        "--out",
+        str(out),
+        *small_cli,
+        "--workers",
+        "1",
+    ]
 
 
 def _env(api_url: str, home: Path) -> dict[str, str]:
-    return {**os.environ, "PREFECT_API_URL": api_url, "PREFECT_HOME": str(home), "OMP_NUM_THREADS": "1",
-            "PREFECT_SERVER_ANALYTICS_ENABLED": "false"}
+    return {
+        **os.environ,
+        "PREFECT_API_URL": api_url,
+        "PREFECT_HOME": str(home),
+        "OMP_NUM_THREADS": "1",
+        "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
+    }
 
 
 @pytest.mark.slow
-def test_killed_build_resumes_to_identical_shards(prefect_server: str, reference_build: Path, tools, tmp_path):
+def test_killed_build_resumes_to_identical_shards(
+    prefect_server: str, reference_build: Path, tools, tmp_path
+):
     out, env = tmp_path / "out", _env(prefect_server, tmp_path / "home")
     command = _build_command(tools.SMALL_RAW, out, tools.SMALL_CLI)
-    build = subprocess.Popen(command, env=env, start_new_session=True, stdout=subprocess.DEVNULL,
-                             stderr=subprocess.DEVNULL)
+    build = subprocess.Popen(
+        command, env=env, start_new_session=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
     first_record = out / "_chunks" / "chunk-000000.json"
     deadline = time.monotonic() + 240
     try:

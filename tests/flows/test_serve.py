@@ -56,21 +56,43 @@ def _stop(process: subprocess.Popen) -> None:
 def test_served_deployment_runs_from_the_prefect_cli(reference_build: Path, tools, tmp_path: Path):
     port = _free_port()
     api = f"http://127.0.0.1:{port}/api"
-    env = {**os.environ, "PREFECT_HOME": str(tmp_path / "home"), "PREFECT_API_URL": api,
-           "PREFECT_SERVER_ANALYTICS_ENABLED": "false", "OMP_NUM_THREADS": "1"}
+    env = {
+        **os.environ,
+        "PREFECT_HOME": str(tmp_path / "home"),
+        "PREFECT_API_URL": api,
+        "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
+        "OMP_NUM_THREADS": "1",
+    }
     logs = {name: open(tmp_path / f"{name}.log", "w") for name in ("server", "serve")}  # noqa: SIM115
-    server = subprocess.Popen([str(BIN / "prefect"), "server", "start", "--host", "127.0.0.1", "--port", str(port)],
-                              env=env, start_new_session=True, stdout=logs["server"], stderr=subprocess.STDOUT)
+    server = subprocess.Popen(
+        [str(BIN / "prefect"), "server", "start", "--host", "127.0.0.1", "--port", str(port)],
+        env=env,
+        start_new_session=True,
+        stdout=logs["server"],
+        stderr=subprocess.STDOUT,
+    )
     serve = None
     try:
         _wait_for(f"{api}/health", server, 180)
-        serve = subprocess.Popen([str(BIN / "seagull"), "serve"], env=env, start_new_session=True,
-                                 stdout=logs["serve"], stderr=subprocess.STDOUT)
+        serve = subprocess.Popen(
+            [str(BIN / "seagull"), "serve"],
+            env=env,
+            start_new_session=True,
+            stdout=logs["serve"],
+            stderr=subprocess.STDOUT,
+        )
         _wait_for(f"{api}/deployments/name/seagull-100w/build-100w", serve, 120)
         out = tmp_path / "served"
         params = {"source": str(tools.SMALL_RAW), "out": str(out), **tools.SMALL}
-        command = [str(BIN / "prefect"), "deployment", "run", "seagull-100w/build-100w", "--watch",
-                   "--watch-timeout", "400"]
+        command = [
+            str(BIN / "prefect"),
+            "deployment",
+            "run",
+            "seagull-100w/build-100w",
+            "--watch",
+            "--watch-timeout",
+            "400",
+        ]
         for name, value in params.items():
             command += ["--param", f"{name}={json.dumps(value) if not isinstance(value, str) else value}"]
         run = subprocess.run(command, env=env, capture_output=True, text=True, timeout=450)

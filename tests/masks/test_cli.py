@@ -31,7 +31,18 @@ def test_masks_cli_writes_json_and_overlays_and_reports_bad_files(tmp_path, phot
 
 def test_masks_cli_missing_checkpoint_is_a_clear_error(tmp_path, photos):
     Image.fromarray(photos["coffee"][::4, ::4]).save(tmp_path / "a.png")
-    result = CliRunner().invoke(command, [str(tmp_path), str(tmp_path / "out"), "--segmenter", "sam_vit_b",
-                                          "--checkpoint", str(tmp_path / "missing.pth"), "--detector", "none"])
+    result = CliRunner().invoke(
+        command,
+        [
+            str(tmp_path),
+            str(tmp_path / "out"),
+            "--segmenter",
+            "sam_vit_b",
+            "--checkpoint",
+            str(tmp_path / "missing.pth"),
+            "--detector",
+            "none",
+        ],
+    )
     assert result.exit_code == 1
     assert "missing.pth does not exist" in result.output and "sam_vit_b_01ec64.pth" in result.output

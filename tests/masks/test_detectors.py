@@ -24,17 +24,25 @@ def random_weights(tmp_path_factory) -> tuple[str, dict]:
 
 def test_fasterrcnn_loads_local_weights_and_returns_boxes(random_weights, photos):
     path, state = random_weights
-    detector = create_detector("fasterrcnn_resnet50_fpn", weights=path,
-                               config=FasterRcnnConfig(min_score=0.0, max_boxes=5, min_size=160))
-    torch.testing.assert_close(detector.model.state_dict()["roi_heads.box_predictor.cls_score.weight"],
-                               state["roi_heads.box_predictor.cls_score.weight"])
+    detector = create_detector(
+        "fasterrcnn_resnet50_fpn",
+        weights=path,
+        config=FasterRcnnConfig(min_score=0.0, max_boxes=5, min_size=160),
+    )
+    torch.testing.assert_close(
+        detector.model.state_dict()["roi_heads.box_predictor.cls_score.weight"],
+        state["roi_heads.box_predictor.cls_score.weight"],
+    )
     assert detector.provenance.sha256 == file_sha256(path)
     image = photos["chelsea"][::2, ::2].copy()
     found = detector.detect(image)
     assert found.boxes.shape == (len(found), 4) and found.boxes.dtype == np.float32 and len(found) <= 5
     assert (np.diff(found.scores) <= 0).all()
     if len(found):
-        assert found.boxes[:, 2].max() <= image.shape[1] + 1e-3 and found.boxes[:, 3].max() <= image.shape[0] + 1e-3
+        assert (
+            found.boxes[:, 2].max() <= image.shape[1] + 1e-3
+            and found.boxes[:, 3].max() <= image.shape[0] + 1e-3
+        )
 
 
 def test_fasterrcnn_errors_name_the_path_and_the_expected_file(tmp_path):

@@ -45,7 +45,9 @@ def test_dedup_drops_later_near_duplicates_only():
 def test_select_rois_applies_floor_ranks_and_lets_objects_suppress_components():
     objects = squares([(50, 50, 40, 0.7), (0, 0, 40, 0.9)])
     # duplicate of object (0,0), under the floor, small, medium, one more than the cap allows
-    components = squares([(1, 1, 39, 0.99), (45, 5, 10, 0.8), (80, 0, 15, 0.3), (0, 60, 20, 0.5), (60, 0, 13, 0.1)])
+    components = squares(
+        [(1, 1, 39, 0.99), (45, 5, 10, 0.8), (80, 0, 15, 0.3), (0, 60, 20, 0.5), (60, 0, 13, 0.1)]
+    )
     config = MaskConfig(max_iou=0.7, max_rois=4, max_objects=2)
     rois = select_rois(objects, components, 150, config, "squares")
     assert [r.kind for r in rois] == ["object", "object", "component", "component"]
@@ -58,9 +60,15 @@ def test_component_duplicate_of_a_capped_away_object_survives():
     objects = squares([(0, 0, 40, 0.5), (50, 50, 40, 0.9)])
     components = squares([(1, 1, 39, 0.99), (45, 5, 10, 0.8)])
     rois = select_rois(objects, components, 50, MaskConfig(max_iou=0.7, max_rois=10, max_objects=1), "sq")
-    assert [(r.kind, r.bbox) for r in rois] == [("object", (50, 50, 40, 40)), ("component", (1, 1, 39, 39)),
-                                                ("component", (45, 5, 10, 10))]
+    assert [(r.kind, r.bbox) for r in rois] == [
+        ("object", (50, 50, 40, 40)),
+        ("component", (1, 1, 39, 39)),
+        ("component", (45, 5, 10, 10)),
+    ]
     rois = select_rois(objects, components, 50, MaskConfig(max_iou=0.7, max_rois=10, max_objects=2), "sq")
-    assert [(r.kind, r.bbox) for r in rois] == [("object", (50, 50, 40, 40)), ("object", (0, 0, 40, 40)),
-                                                ("component", (45, 5, 10, 10))]
+    assert [(r.kind, r.bbox) for r in rois] == [
+        ("object", (50, 50, 40, 40)),
+        ("object", (0, 0, 40, 40)),
+        ("component", (45, 5, 10, 10)),
+    ]
     assert [r.roi_id for r in rois] == [0, 1, 2]

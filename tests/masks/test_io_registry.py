@@ -27,12 +27,16 @@ def sample_rois() -> list[ROI]:
     a, b = np.zeros((2, 40, 60), bool)
     a[5:30, 10:50] = True
     b[20:38, 2:12] = True
-    return [ROI.from_mask(0, "object", a, 0.9, "felzenszwalb_rag"),
-            ROI.from_mask(1, "component", b, 0.5, "felzenszwalb_rag")]
+    return [
+        ROI.from_mask(0, "object", a, 0.9, "felzenszwalb_rag"),
+        ROI.from_mask(1, "component", b, 0.5, "felzenszwalb_rag"),
+    ]
 
 
-PROVENANCE = {"segmenter": Provenance("felzenszwalb_rag").to_json(),
-              "detector": Provenance("tv", "/w/x.pth", "a" * 64).to_json()}
+PROVENANCE = {
+    "segmenter": Provenance("felzenszwalb_rag").to_json(),
+    "detector": Provenance("tv", "/w/x.pth", "a" * 64).to_json(),
+}
 
 
 def test_roi_file_round_trip(tmp_path):

@@ -59,7 +59,10 @@ def test_image_is_embedded_once_for_all_prompts(image):
 
 
 def test_each_point_gives_three_masks_and_batching_changes_nothing(image):
-    batched, single = tiny(replace(OPEN_GATES, points_per_batch=16)), tiny(replace(OPEN_GATES, points_per_batch=1))
+    batched, single = (
+        tiny(replace(OPEN_GATES, points_per_batch=16)),
+        tiny(replace(OPEN_GATES, points_per_batch=1)),
+    )
     batched.set_image(image)
     single.set_image(image)
     prompts = points(20)
@@ -79,8 +82,11 @@ def test_quality_gates_keep_exactly_the_masks_above_both_thresholds(image):
     gated = tiny(SamConfig(pred_iou_thresh=iou_t, stability_score_thresh=stab_t))
     gated.set_image(image)
     kept = gated.segment_points(prompts)
-    expected = [r for r, s, t in zip(everything.rles, everything.scores, everything.stability, strict=True)
-                if s >= iou_t and t >= stab_t]
+    expected = [
+        r
+        for r, s, t in zip(everything.rles, everything.scores, everything.stability, strict=True)
+        if s >= iou_t and t >= stab_t
+    ]
     assert 0 < len(kept) < len(everything)
     assert kept.rles == expected
 
@@ -120,7 +126,9 @@ def test_rois_respect_floor_dedup_cap_and_are_deterministic(image):
 def test_area_floor_is_scaled_from_the_original_size(image):
     segmenter = tiny()
     # 256 px working image of a 512 px original: 4,000 original px -> 1,000 working px.
-    scaled = compute_rois(image, segmenter, config=MaskConfig(min_area=4000, max_rois=500), original_shape=(512, 512))
+    scaled = compute_rois(
+        image, segmenter, config=MaskConfig(min_area=4000, max_rois=500), original_shape=(512, 512)
+    )
     native = compute_rois(image, segmenter, config=MaskConfig(min_area=4000, max_rois=500))
     assert min(r.area for r in scaled) >= 1000
     assert min(r.area for r in native) >= 4000
@@ -136,7 +144,9 @@ def test_missing_checkpoint_names_path_expected_file_and_source(tmp_path):
     with pytest.raises(FileNotFoundError) as info:
         create_segmenter("sam_vit_b", checkpoint=str(missing))
     message = str(info.value)
-    assert str(missing) in message and "sam_vit_b_01ec64.pth" in message and "dl.fbaipublicfiles.com" in message
+    assert (
+        str(missing) in message and "sam_vit_b_01ec64.pth" in message and "dl.fbaipublicfiles.com" in message
+    )
     with pytest.raises(ValueError, match="needs a checkpoint"):
         create_segmenter("sam_vit_h")
 

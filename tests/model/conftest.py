@@ -36,10 +36,16 @@ def _label(dist_type: str, level: int, roi_id: int, quality: float, importance: 
     distortion = CLEAN if quality > 0.92 else dist_type
     severity = 1.0 - level / 21
     return {
-        "dist_type": dist_type, "level": level, "roi_id": roi_id,
-        "quality": quality, "quality_level": level_word("quality", quality),
-        "importance": importance, "importance_level": level_word("importance", importance),
-        "distortion": distortion, "severity": severity, "severity_level": level_word("severity", severity),
+        "dist_type": dist_type,
+        "level": level,
+        "roi_id": roi_id,
+        "quality": quality,
+        "quality_level": level_word("quality", quality),
+        "importance": importance,
+        "importance_level": level_word("importance", importance),
+        "distortion": distortion,
+        "severity": severity,
+        "severity_level": level_word("severity", severity),
         "metric": "test",
     }
 
@@ -74,13 +80,21 @@ def to_samples(groups) -> list[dict]:
     samples = []
     for ref_id, _, variants, masks, labels in groups:
         for dist_type, level, image in variants:
-            rois = [{"roi_id": i, **{k: v for k, v in lab.items() if k not in ("dist_type", "level", "roi_id")}}
-                    for i, lab in enumerate(x for x in labels if x["dist_type"] == dist_type)]
-            samples.append({
-                "key": f"{ref_id}_{dist_type}_{level:02d}", "ref_id": ref_id, "dist_type": dist_type, "level": level,
-                "image": torch.from_numpy(image).permute(2, 0, 1).float() / 255, "masks": torch.from_numpy(masks),
-                "rois": rois,
-            })
+            rois = [
+                {"roi_id": i, **{k: v for k, v in lab.items() if k not in ("dist_type", "level", "roi_id")}}
+                for i, lab in enumerate(x for x in labels if x["dist_type"] == dist_type)
+            ]
+            samples.append(
+                {
+                    "key": f"{ref_id}_{dist_type}_{level:02d}",
+                    "ref_id": ref_id,
+                    "dist_type": dist_type,
+                    "level": level,
+                    "image": torch.from_numpy(image).permute(2, 0, 1).float() / 255,
+                    "masks": torch.from_numpy(masks),
+                    "rois": rois,
+                }
+            )
     return samples
 
 
@@ -101,7 +115,11 @@ def shard_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     groups = []
     for ref_id, photo, variants, masks, labels in make_groups():
         rois = [ROI.from_mask(i, "object", m, 0.9, "test") for i, m in enumerate(masks)]
-        groups.append(RefGroup(ref_id, photo, [Variant(t, lv, im) for t, lv, im in variants], rois, labels, {"test": True}))
+        groups.append(
+            RefGroup(
+                ref_id, photo, [Variant(t, lv, im) for t, lv, im in variants], rois, labels, {"test": True}
+            )
+        )
     write_chunk(out, 0, groups, ShardConfig())
     return out
 
@@ -115,5 +133,9 @@ def fast_config():
 def _fast_config(**stage_overrides) -> ModelConfig:
     """The tiny config with a log line per step and a short warm-up (test runs are a few steps)."""
     config = create_config("tiny")
-    stage = dataclasses.replace(config.train.stage1, **{"batch_size": 4, "warmup_steps": 2, **stage_overrides})
-    return dataclasses.replace(config, train=dataclasses.replace(config.train, stage1=stage, log_every=1, checkpoint_every=2))
+    stage = dataclasses.replace(
+        config.train.stage1, **{"batch_size": 4, "warmup_steps": 2, **stage_overrides}
+    )
+    return dataclasses.replace(
+        config, train=dataclasses.replace(config.train, stage1=stage, log_every=1, checkpoint_every=2)
+    )

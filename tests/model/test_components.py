@@ -40,21 +40,34 @@ def test_tokenizer_covers_every_template_word(tokenizer):
 
 
 def test_loss_only_on_answers(tokenizer):
-    turns = [("Here is the region <global><local>. Analyze the quality of this region.", "The quality of this region is good."),
-             ("Here is the region <global><local>. Is this region minor to the overall quality?", "No")]
+    turns = [
+        (
+            "Here is the region <global><local>. Analyze the quality of this region.",
+            "The quality of this region is good.",
+        ),
+        ("Here is the region <global><local>. Is this region minor to the overall quality?", "No"),
+    ]
     encoded = encode_conversation(tokenizer, turns, image_tokens=5, max_length=512)
-    supervised = [token for token, label in zip(encoded.input_ids, encoded.labels, strict=True) if label != IGNORE_INDEX]
-    assert tokenizer.decode(supervised) == "The quality of this region is good . </s> No </s>"  # WordLevel decodes with spaces
+    supervised = [
+        token for token, label in zip(encoded.input_ids, encoded.labels, strict=True) if label != IGNORE_INDEX
+    ]
+    assert (
+        tokenizer.decode(supervised) == "The quality of this region is good . </s> No </s>"
+    )  # WordLevel decodes with spaces
     assert encoded.input_ids.count(tokenizer.convert_tokens_to_ids("<image>")) == 5
     assert [label for label in encoded.labels if label != IGNORE_INDEX] == supervised
     short = encode_conversation(tokenizer, turns, image_tokens=5, max_length=len(encoded.input_ids) - 1)
-    assert short.input_ids == encoded.input_ids[: len(short.input_ids)] and len(short.input_ids) < len(encoded.input_ids)
+    assert short.input_ids == encoded.input_ids[: len(short.input_ids)] and len(short.input_ids) < len(
+        encoded.input_ids
+    )
 
 
 def test_scoring_prompt_ends_where_training_answers_put_the_level_word(tokenizer):
     question, prefix = question_and_prefix("quality")
     prompt = encode_prompt(tokenizer, question, prefix, image_tokens=3)
-    trained = encode_conversation(tokenizer, [(question, prefix + "fair.")], image_tokens=3, max_length=512).input_ids
+    trained = encode_conversation(
+        tokenizer, [(question, prefix + "fair.")], image_tokens=3, max_length=512
+    ).input_ids
     assert trained[: len(prompt)] == prompt
     assert trained[len(prompt)] == level_token_ids(tokenizer, "quality")[LEVEL_WORDS["quality"].index("fair")]
 
@@ -68,8 +81,14 @@ def test_expected_score_moves_with_probability_mass():
 
 
 def test_parse_distortion():
-    assert parse_distortion("This region has moderate blur distortion .") == {"distortion": "blur", "severity_level": "moderate"}
-    assert parse_distortion("This region is without distortion.") == {"distortion": "none", "severity_level": None}
+    assert parse_distortion("This region has moderate blur distortion .") == {
+        "distortion": "blur",
+        "severity_level": "moderate",
+    }
+    assert parse_distortion("This region is without distortion.") == {
+        "distortion": "none",
+        "severity_level": None,
+    }
     assert parse_distortion("Yes") == {"distortion": None, "severity_level": None}
 
 

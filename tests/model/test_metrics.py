@@ -65,9 +65,16 @@ def test_per_class_f1_equals_sklearn_on_single_labels():
 
 
 def _record(quality, distortion, severity, predicted_distortion, predicted_severity, score):
-    return {"quality": quality, "importance": 1 - quality, "distortion": distortion, "severity_level": severity,
-            "quality_score": score, "importance_score": -score,
-            "predicted_distortion": predicted_distortion, "predicted_severity_level": predicted_severity}
+    return {
+        "quality": quality,
+        "importance": 1 - quality,
+        "distortion": distortion,
+        "severity_level": severity,
+        "quality_score": score,
+        "importance_score": -score,
+        "predicted_distortion": predicted_distortion,
+        "predicted_severity_level": predicted_severity,
+    }
 
 
 def test_score_metrics_on_known_predictions():
@@ -90,7 +97,9 @@ def test_score_metrics_on_known_predictions():
 def test_piqe_baseline_ranks_noise_below_clean(samples):
     """The weight-free NR baseline scores the clean photo's ROI above its noisy version."""
     metric = create_baseline("piqe")
-    photo = torch.from_numpy(skdata.astronaut()[::2, ::2].copy()).permute(2, 0, 1).float() / 255  # (3, 256, 256)
+    photo = (
+        torch.from_numpy(skdata.astronaut()[::2, ::2].copy()).permute(2, 0, 1).float() / 255
+    )  # (3, 256, 256)
     masks = torch.zeros(1, 256, 256, dtype=torch.bool)
     masks[0, 20:200, 30:220] = True
     clean = dict(samples[0], image=photo, rois=samples[0]["rois"][:1], masks=masks)
@@ -98,7 +107,10 @@ def test_piqe_baseline_ranks_noise_below_clean(samples):
     noisy = dict(clean, image=(photo + 0.1 * torch.randn_like(photo)).clamp(0, 1))
     scores = baseline_scores(metric, "piqe", [clean, noisy])
     assert len(scores) == 2 and scores[0] > scores[1]
-    records = [_record(0.8, CLEAN, "trivial", CLEAN, None, 4.0), _record(0.1, "noise", "severe", "noise", "severe", 1.0)]
+    records = [
+        _record(0.8, CLEAN, "trivial", CLEAN, None, 4.0),
+        _record(0.1, "noise", "severe", "noise", "severe", 1.0),
+    ]
     assert baseline_metrics(records, scores)["quality"]["plcc"] == pytest.approx(1.0)
     with pytest.raises(ValueError, match="offline"):
         create_baseline("niqe")

@@ -31,7 +31,9 @@ def test_trained_scores_follow_labels(overfit_run, samples):
     """After overfitting, the good ROI (0) scores higher quality and importance than the bad one (1)."""
     out, _ = overfit_run
     model, tokenizer = load_trained(out)
-    items = list(sample_items(samples[1], model.config, stage=2, seed=0, epoch=0))  # noise variant: 0 fair/good, 1 bad
+    items = list(
+        sample_items(samples[1], model.config, stage=2, seed=0, epoch=0)
+    )  # noise variant: 0 fair/good, 1 bad
     for task in ("quality", "importance"):
         probabilities = level_probabilities(model, tokenizer, items, task)
         assert torch.allclose(probabilities.sum(-1), torch.ones(len(items)), atol=1e-5)
@@ -44,9 +46,15 @@ def test_killed_run_resumes_on_the_same_loss_curve(samples, tmp_path, fast_confi
     config = fast_config(epochs=3)  # 12 items, 4 per step: 3 steps an epoch, 9 in all
     whole = train(config, lambda epoch: samples, tmp_path / "whole", RunOptions(progress=False))
     # Killed after step 5: the last checkpoint is step 4, so step 5 is redone after the restart.
-    killed = train(config, lambda epoch: samples, tmp_path / "killed", RunOptions(progress=False, stop_after=5))
+    killed = train(
+        config, lambda epoch: samples, tmp_path / "killed", RunOptions(progress=False, stop_after=5)
+    )
     assert [r["step"] for r in killed] == [1, 2, 3, 4, 5]
-    assert torch.load(tmp_path / "killed" / CHECKPOINT, weights_only=False)["state"] == {"step": 4, "epoch": 1, "position": 4}
+    assert torch.load(tmp_path / "killed" / CHECKPOINT, weights_only=False)["state"] == {
+        "step": 4,
+        "epoch": 1,
+        "position": 4,
+    }
     resumed = train(config, lambda epoch: samples, tmp_path / "killed", RunOptions(progress=False))
     assert [r["step"] for r in resumed] == [5, 6, 7, 8, 9]
     logged = read_log(tmp_path / "killed")
@@ -60,7 +68,9 @@ def test_killed_run_resumes_on_the_same_loss_curve(samples, tmp_path, fast_confi
 
 def test_gradient_accumulation_and_bf16_run(samples, tmp_path, fast_config):
     config = fast_config(batch_size=2, grad_accum=2)
-    records = train(config, lambda epoch: samples, tmp_path, RunOptions(progress=False, max_steps=2, precision="bf16"))
+    records = train(
+        config, lambda epoch: samples, tmp_path, RunOptions(progress=False, max_steps=2, precision="bf16")
+    )
     assert [r["step"] for r in records] == [1, 2]
     assert all(torch.isfinite(torch.tensor(r["loss"])) for r in records)
     run = json.loads((tmp_path / "run.json").read_text())

@@ -16,7 +16,9 @@ from seagull.commands.render import parse_levels, parse_size, parse_types
 
 
 def test_sample_command(tmp_path: Path) -> None:
-    result = CliRunner().invoke(main, ["sample", str(tmp_path / "raw"), "-n", "2", "--cache-dir", str(tmp_path / "cache")])
+    result = CliRunner().invoke(
+        main, ["sample", str(tmp_path / "raw"), "-n", "2", "--cache-dir", str(tmp_path / "cache")]
+    )
     assert result.exit_code == 0, result.output
     assert sorted(p.name for p in (tmp_path / "raw").iterdir()) == ["astronaut.dng", "chelsea.dng"]
 
@@ -34,7 +36,9 @@ def test_render_writes_release_layout(tmp_path: Path, sample_paths: list[Path]) 
     assert sorted(p.stem for p in (out / "Ref.Images").glob("*.png")) == ids
     for name in ("Blur", "Noise"):
         for level in (1, 20):
-            assert sorted(p.stem for p in (out / "Dist.Images" / name / f"{name}_{level}").glob("*.png")) == ids
+            assert (
+                sorted(p.stem for p in (out / "Dist.Images" / name / f"{name}_{level}").glob("*.png")) == ids
+            )
     assert not (out / "Dist.Images" / "Blur" / "Blur_2").exists()
     assert sorted(p.stem for p in (out / "contact_sheets").glob("*.png")) == ids
     report = json.loads((out / "render_report.json").read_text())
@@ -49,7 +53,21 @@ def test_render_reports_bad_files_and_renders_the_rest(tmp_path: Path, sample_pa
     (raw / "cut.dng").write_bytes(sample_paths[1].read_bytes()[:100_000])
     (raw / "notes.txt").write_text("not a RAW file: ignored")
     out = tmp_path / "out"
-    result = CliRunner().invoke(main, ["render", str(raw), str(out), "--types", "compression", "--levels", "5", "--size", "64", "--no-sheet"])
+    result = CliRunner().invoke(
+        main,
+        [
+            "render",
+            str(raw),
+            str(out),
+            "--types",
+            "compression",
+            "--levels",
+            "5",
+            "--size",
+            "64",
+            "--no-sheet",
+        ],
+    )
     assert result.exit_code == 1
     report = json.loads((out / "render_report.json").read_text())
     assert report["rendered"] == [str(raw / "good.dng")]
@@ -87,6 +105,11 @@ def test_option_parsers() -> None:
     assert parse_levels("1-3,20") == [1, 2, 3, 20]
     assert parse_types("noise, blur") == ["noise", "blur"]
     assert parse_size("full") is None and parse_size("512") == 512
-    for parser, text in ((parse_levels, "0-3"), (parse_levels, "a"), (parse_types, "sharpness"), (parse_size, "8")):
+    for parser, text in (
+        (parse_levels, "0-3"),
+        (parse_levels, "a"),
+        (parse_types, "sharpness"),
+        (parse_size, "8"),
+    ):
         with pytest.raises(click.BadParameter):
             parser(text)

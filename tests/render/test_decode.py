@@ -63,7 +63,13 @@ def _bad_files(tmp_path: Path, good: Path) -> dict[str, Path]:
     jpeg = tmp_path / "photo.NEF"
     ok, data = cv2.imencode(".jpg", np.full((32, 32, 3), 127, np.uint8))
     jpeg.write_bytes(data.tobytes())
-    return {"empty": empty, "truncated": truncated, "jpeg": jpeg, "missing": tmp_path / "missing.nef", "folder": tmp_path}
+    return {
+        "empty": empty,
+        "truncated": truncated,
+        "jpeg": jpeg,
+        "missing": tmp_path / "missing.nef",
+        "folder": tmp_path,
+    }
 
 
 @pytest.mark.parametrize(
@@ -76,7 +82,9 @@ def _bad_files(tmp_path: Path, good: Path) -> dict[str, Path]:
         ("folder", "not a regular file"),
     ],
 )
-def test_bad_input_names_the_file_and_the_fix(tmp_path: Path, sample_paths: list[Path], case: str, reason: str) -> None:
+def test_bad_input_names_the_file_and_the_fix(
+    tmp_path: Path, sample_paths: list[Path], case: str, reason: str
+) -> None:
     path = _bad_files(tmp_path, sample_paths[0])[case]
     with pytest.raises(RawDecodeError, match=reason) as info:
         decode_raw(path)

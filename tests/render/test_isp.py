@@ -41,7 +41,9 @@ def test_tone_curves_invert() -> None:
 def test_contrast_curve_slope_and_end_points() -> None:
     for contrast in (0.5, 2.0, 4.0):
         ends = contrast_curve(np.array([0.0, 1.0]), contrast)
-        slope = (contrast_curve(np.array(0.5 + 1e-5), contrast) - contrast_curve(np.array(0.5 - 1e-5), contrast)) / 2e-5
+        slope = (
+            contrast_curve(np.array(0.5 + 1e-5), contrast) - contrast_curve(np.array(0.5 - 1e-5), contrast)
+        ) / 2e-5
         assert slope == pytest.approx(contrast, rel=1e-3)
         if contrast > 1:
             np.testing.assert_allclose(ends, [0.0, 1.0], atol=1e-12)

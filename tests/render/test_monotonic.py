@@ -54,20 +54,28 @@ def _rises(curve: np.ndarray) -> list[int]:
 @pytest.mark.parametrize("dist_type", [t for t in DISTORTION_TYPES if t not in TWO_WAY])
 def test_one_way_types_fall_strictly_on_every_image(psnr_curves, decoded_sample, dist_type: str) -> None:  # noqa: ANN001
     for decoded, curve in zip(decoded_sample, psnr_curves[dist_type], strict=True):
-        assert not _rises(curve), f"{dist_type} on {decoded.ref_id}: PSNR rises at levels {_rises(curve)}: {np.round(curve, 2)}"
+        assert not _rises(curve), (
+            f"{dist_type} on {decoded.ref_id}: PSNR rises at levels {_rises(curve)}: {np.round(curve, 2)}"
+        )
 
 
 @pytest.mark.parametrize("dist_type", TWO_WAY)
 def test_two_way_types_fall_within_each_direction(psnr_curves, decoded_sample, dist_type: str) -> None:  # noqa: ANN001
     for decoded, curve in zip(decoded_sample, psnr_curves[dist_type], strict=True):
         for start, direction in ((0, "odd"), (1, "even")):
-            assert not _rises(curve[start::2]), f"{dist_type} {direction} levels on {decoded.ref_id}: {np.round(curve, 2)}"
+            assert not _rises(curve[start::2]), (
+                f"{dist_type} {direction} levels on {decoded.ref_id}: {np.round(curve, 2)}"
+            )
 
 
 @pytest.mark.parametrize("dist_type", TWO_WAY)
 def test_two_way_types_fall_for_the_median_image_and_within_tolerance(psnr_curves, dist_type: str) -> None:  # noqa: ANN001
     curves = psnr_curves[dist_type]
     median = np.median(curves, axis=0)
-    assert not _rises(median), f"{dist_type}: median PSNR rises at levels {_rises(median)}: {np.round(median, 2)}"
+    assert not _rises(median), (
+        f"{dist_type}: median PSNR rises at levels {_rises(median)}: {np.round(median, 2)}"
+    )
     worst = float(np.diff(curves, axis=1).max())
-    assert worst <= TWO_WAY_TOLERANCE_DB, f"{dist_type}: a level is {worst:.2f} dB milder than the one before it"
+    assert worst <= TWO_WAY_TOLERANCE_DB, (
+        f"{dist_type}: a level is {worst:.2f} dB milder than the one before it"
+    )

@@ -57,7 +57,11 @@ def _set(path: tuple, value):  # noqa: ANN001, ANN202
     ("edit", "key", "allowed"),
     [
         (_set(("blur", "levels", 3, "radius"), 99), "blur.levels[3].radius", "0 < value <= 64"),
-        (_set(("compression", "levels", 0, "quality"), 0), "compression.levels[0].quality", "1 <= value <= 100"),
+        (
+            _set(("compression", "levels", 0, "quality"), 0),
+            "compression.levels[0].quality",
+            "1 <= value <= 100",
+        ),
         (_set(("noise", "levels", 2, "gain"), 1.0), "noise.levels[2]", "keys read, shot"),
         (lambda d: d["contrast"]["levels"].pop(), "contrast.levels", "exactly 20 levels"),
         (_set(("sharpness",), {"module": "blur"}), "<top level>", "keys blur, colorfulness"),
@@ -89,5 +93,8 @@ def test_bad_reference_setting(tmp_path: Path) -> None:
     (tmp_path / "reference.yaml").write_text(
         (PRESETS_DIR / "reference.yaml").read_text().replace("demosaic: edge_aware", "demosaic: magic")
     )
-    with pytest.raises(PresetError, match=r"(?s)reference.yaml.*demosaic: 'magic' is not one of .*allowed: edge_aware, bilinear"):
+    with pytest.raises(
+        PresetError,
+        match=r"(?s)reference.yaml.*demosaic: 'magic' is not one of .*allowed: edge_aware, bilinear",
+    ):
         load_presets(tmp_path)

@@ -45,8 +45,14 @@ def test_variants_cover_every_type_and_level(one_decoded: DecodedRaw, presets) -
 
 
 def test_same_seed_same_bytes_and_subsets_agree(one_decoded: DecodedRaw, presets) -> None:  # noqa: ANN001
-    first = {(v.dist_type, v.level): v.image.tobytes() for v in render_variants(one_decoded, presets, levels=[3, 17], seed=5)}
-    again = {(v.dist_type, v.level): v.image.tobytes() for v in render_variants(one_decoded, presets, levels=[3, 17], seed=5)}
+    first = {
+        (v.dist_type, v.level): v.image.tobytes()
+        for v in render_variants(one_decoded, presets, levels=[3, 17], seed=5)
+    }
+    again = {
+        (v.dist_type, v.level): v.image.tobytes()
+        for v in render_variants(one_decoded, presets, levels=[3, 17], seed=5)
+    }
     assert first == again
     alone = next(render_variants(one_decoded, presets, types=["noise"], levels=[17], seed=5))
     assert alone.image.tobytes() == first["noise", 17]  # a variant does not depend on what else is rendered
@@ -127,7 +133,10 @@ def test_bad_types_and_levels(one_decoded: DecodedRaw, presets) -> None:  # noqa
 
 def test_release_layout_and_contact_sheet(one_decoded: DecodedRaw, presets, tmp_path) -> None:  # noqa: ANN001
     assert release_path(tmp_path, "r1") == tmp_path / "Ref.Images" / "r1.png"
-    assert release_path(tmp_path, "r1", "colorfulness", 7) == tmp_path / "Dist.Images" / "Colorfulness" / "Colorfulness_7" / "r1.png"
+    assert (
+        release_path(tmp_path, "r1", "colorfulness", 7)
+        == tmp_path / "Dist.Images" / "Colorfulness" / "Colorfulness_7" / "r1.png"
+    )
     reference = render_reference(one_decoded, presets)
     variants = list(render_variants(one_decoded, presets, types=["blur", "noise"], levels=[1, 20]))
     sheet = contact_sheet(reference, variants, thumb=64)

@@ -22,7 +22,10 @@ def test_sample_decodes_with_rawpy_as_rggb_14_bit(sample_paths: list[Path]) -> N
             assert raw.white_level == config.white_level
             mosaic = raw.raw_image_visible
             assert mosaic.min() >= config.black_level and mosaic.max() <= config.white_level
-            assert max(mosaic.shape) > 1024 or path.stem in ("astronaut", "chelsea")  # larger than the working size
+            assert max(mosaic.shape) > 1024 or path.stem in (
+                "astronaut",
+                "chelsea",
+            )  # larger than the working size
             # LibRaw derives its camera->sRGB matrix from our ColorMatrix1: not the identity.
             assert not np.allclose(raw.color_matrix[:, :3], np.eye(3), atol=0.05)
             assert raw.camera_whitebalance[1] == pytest.approx(1.0)
