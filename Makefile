@@ -47,8 +47,9 @@ bench: $(STAMP) ## Run the benchmarks; JSON lands in bench/results/
 serve: $(STAMP) ## Start a local Prefect server (SQLite) and serve the build-100w deployment
 	$(BIN)/seagull serve
 
-lint: $(STAMP) ## Lint with ruff
+lint: $(STAMP) ## Lint and check formatting with ruff
 	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
 
 format: $(STAMP) ## Format with ruff
 	$(BIN)/ruff format .
