@@ -24,6 +24,7 @@ import torch.nn.functional as F
 from scipy import stats
 from sklearn.metrics import precision_recall_fscore_support
 from sklearn.preprocessing import MultiLabelBinarizer
+from tqdm import tqdm
 
 from pipeline.levels import SEVERITY_WORDS
 from pipeline.pyiqa_metrics import create_pyiqa_metric
@@ -123,18 +124,24 @@ def create_baseline(name: str):
 
 @torch.no_grad()
 def baseline_scores(
-    metric, name: str, samples: Iterable[dict[str, Any]], limit: int | None = None
+    metric,
+    name: str,
+    samples: Iterable[dict[str, Any]],
+    limit: int | None = None,
+    progress: bool = False,
 ) -> list[float]:
     """Higher-is-better scores of the baseline metric on the labelled ROIs' crops (the first
     `limit`), in item order."""
     sign = -1.0 if OFFLINE_NR_METRICS[name] else 1.0
     scores = []
-    for sample in samples:
-        for roi, mask in zip(sample["rois"], sample["masks"], strict=True):
-            if "quality_level" in roi:
-                scores.append(sign * float(metric(roi_crop(sample["image"], mask)[None])))
-                if limit is not None and len(scores) >= limit:
-                    return scores
+    with tqdm(total=limit, unit="roi", desc=f"baseline {name}", disable=not progress) as bar:
+        for sample in samples:
+            for roi, mask in zip(sample["rois"], sample["masks"], strict=True):
+                if "quality_level" in roi:
+                    scores.append(sign * float(metric(roi_crop(sample["image"], mask)[None])))
+                    bar.update()
+                    if limit is not None and len(scores) >= limit:
+                        return scores
     return scores
 
 
@@ -181,7 +188,13 @@ def markdown_table(result: dict[str, Any], model_name: str = "SEAGULL") -> str:
 
 
 def collect_records(
-    model, tokenizer, samples: Iterable[dict[str, Any]], config, batch_size: int = 8, limit: int | None = None
+    model,
+    tokenizer,
+    samples: Iterable[dict[str, Any]],
+    config,
+    batch_size: int = 8,
+    limit: int | None = None,
+    progress: bool = False,
 ) -> list[dict[str, Any]]:
     """Assess every labelled ROI of `samples` (up to `limit`) and join predictions to labels."""
     from model.data import stream_items
@@ -189,15 +202,18 @@ def collect_records(
 
     records: list[dict[str, Any]] = []
     batch: list[dict[str, Any]] = []
-    for item in stream_items(samples, config, stage=2, seed=0, epoch=0):
-        batch.append(item)
-        if len(batch) == batch_size or (limit and len(records) + len(batch) >= limit):
+    with tqdm(total=limit, unit="roi", desc="assess", disable=not progress) as bar:
+        for item in stream_items(samples, config, stage=2, seed=0, epoch=0):
+            batch.append(item)
+            if len(batch) == batch_size or (limit and len(records) + len(batch) >= limit):
+                records += _join(batch, assess_items(model, tokenizer, batch))
+                bar.update(len(batch))
+                batch = []
+                if limit and len(records) >= limit:
+                    return records
+        if batch:
             records += _join(batch, assess_items(model, tokenizer, batch))
-            batch = []
-            if limit and len(records) >= limit:
-                return records
-    if batch:
-        records += _join(batch, assess_items(model, tokenizer, batch))
+            bar.update(len(batch))
     return records
 
 

@@ -23,7 +23,11 @@ import click
     type=click.Path(file_okay=False),
     help="Folder for eval.json, eval.md, predictions.jsonl.",
 )
-@click.option("--limit", type=click.IntRange(1), help="Evaluate only the first N ROIs.")
+@click.option(
+    "--limit",
+    type=click.IntRange(1),
+    help="Evaluate only the first N ROIs (default: every labelled ROI of the shards).",
+)
 @click.option("--batch-size", default=8, show_default=True, type=click.IntRange(1))
 @click.option(
     "--baseline",
@@ -54,14 +58,18 @@ def command(run_dir, shards, out, limit, batch_size, baseline, device) -> None: 
     device = device or ("cuda" if torch.cuda.is_available() else "cpu")
     model, tokenizer = load_trained(Path(run_dir), device)
     records = collect_records(
-        model, tokenizer, open_shards(shards, model.config), model.config, batch_size, limit
+        model, tokenizer, open_shards(shards, model.config), model.config, batch_size, limit, progress=True
     )
     if len(records) < 2:
         raise click.ClickException(f"{len(records)} labelled ROIs in {shards}: need at least 2 to correlate")
     result = score_metrics(records)
     if baseline != "none":
         scores = baseline_scores(
-            create_baseline(baseline), baseline, open_shards(shards, model.config), len(records)
+            create_baseline(baseline),
+            baseline,
+            open_shards(shards, model.config),
+            len(records),
+            progress=True,
         )
         result["baseline"] = {"name": baseline, **baseline_metrics(records, scores)}
     out = Path(out)
