@@ -7,16 +7,12 @@ from pathlib import Path
 
 import click
 
+from seagull.commands._options import run_dir_option
+
 
 @click.command("assess")
 @click.argument("image", type=click.Path(dir_okay=False, exists=True))
-@click.option(
-    "--run",
-    "run_dir",
-    required=True,
-    type=click.Path(file_okay=False, exists=True),
-    help="A `seagull train` --out folder.",
-)
+@run_dir_option
 @click.option(
     "--mask",
     type=click.Path(dir_okay=False, exists=True),

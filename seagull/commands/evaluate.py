@@ -7,15 +7,11 @@ from pathlib import Path
 
 import click
 
+from seagull.commands._options import run_dir_option
+
 
 @click.command("evaluate")
-@click.option(
-    "--run",
-    "run_dir",
-    required=True,
-    type=click.Path(file_okay=False, exists=True),
-    help="A `seagull train` --out folder.",
-)
+@run_dir_option
 @click.option("--shards", required=True, help="Shard glob, directory or brace pattern of the test set.")
 @click.option(
     "--out",
