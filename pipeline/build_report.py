@@ -10,8 +10,9 @@ import json
 from pathlib import Path
 from typing import Any
 
+from pipeline.atomic_io import write_text_atomic
 from pipeline.build_config import BuildConfig
-from pipeline.chunk import STAGES, ChunkResult, ChunkSpec, atomic_write_text
+from pipeline.chunk import STAGES, ChunkResult, ChunkSpec
 
 REPORT_NAME = "build_report.json"
 
@@ -83,7 +84,7 @@ def write_report(out: str | Path, report: dict[str, Any]) -> Path:
     """Write the report atomically to `<out>/build_report.json` and return its path."""
     path = Path(out) / REPORT_NAME
     path.parent.mkdir(parents=True, exist_ok=True)
-    atomic_write_text(path, json.dumps(report, indent=1) + "\n")
+    write_text_atomic(path, json.dumps(report, indent=1) + "\n")
     return path
 
 

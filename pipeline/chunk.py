@@ -15,7 +15,6 @@ rebuilt and a finished one is skipped.
 from __future__ import annotations
 
 import json
-import os
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -24,6 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from pipeline import _chunk_stages as stages
+from pipeline.atomic_io import write_text_atomic
 from pipeline.build_config import RAW_SUFFIXES, BuildConfig, reference_seed
 from pipeline.decode import ref_id_of
 from pipeline.shards import RefGroup, chunk_is_done, list_stats, shard_name, write_chunk
@@ -207,16 +207,7 @@ def write_record(out: Path, result: ChunkResult) -> None:
     """Write the chunk's record atomically (temporary name, fsync, rename): the last act of a chunk."""
     path = record_path(out, result.index)
     path.parent.mkdir(parents=True, exist_ok=True)
-    atomic_write_text(path, json.dumps(result.to_json(), indent=1, sort_keys=True) + "\n")
-
-
-def atomic_write_text(path: Path, text: str) -> None:
-    tmp = path.with_name(f".{path.name}.tmp{os.getpid()}")
-    with open(tmp, "w") as handle:
-        handle.write(text)
-        handle.flush()
-        os.fsync(handle.fileno())
-    os.replace(tmp, path)
+    write_text_atomic(path, json.dumps(result.to_json(), indent=1, sort_keys=True) + "\n")
 
 
 @contextmanager

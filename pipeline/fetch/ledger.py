@@ -9,7 +9,6 @@ the previous ledger intact.
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterable
 from dataclasses import asdict, dataclass, fields
 from pathlib import Path
@@ -17,6 +16,7 @@ from pathlib import Path
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from pipeline.atomic_io import atomic_file
 from pipeline.fetch.verify import sha256_file
 
 LEDGER_NAME = "raise_ledger.parquet"
@@ -85,9 +85,8 @@ def write_ledger(path: str | Path, rows: Iterable[LedgerRow]) -> None:
     path = Path(path)
     records = [asdict(r) for r in sorted(rows, key=lambda r: r.name)]
     table = pa.Table.from_pylist(records, schema=SCHEMA)
-    tmp = path.with_name(path.name + ".tmp")
-    pq.write_table(table, tmp)
-    os.replace(tmp, path)
+    with atomic_file(path, "wb") as handle:
+        pq.write_table(table, handle)
 
 
 def is_done(row: LedgerRow | None, out_dir: Path, recheck: bool = False) -> bool:

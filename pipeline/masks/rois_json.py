@@ -7,7 +7,6 @@ Layout (ARCHITECTURE.md): {"ref_id", "height", "width", "segmenter": {name, chec
 from __future__ import annotations
 
 import json
-import os
 from dataclasses import dataclass
 from functools import cache
 from importlib import resources
@@ -16,6 +15,7 @@ from typing import Any
 
 import jsonschema
 
+from pipeline.atomic_io import write_text_atomic
 from pipeline.masks.base import Detector, Segmenter
 from pipeline.records import ROI
 
@@ -62,9 +62,7 @@ def write_rois_json(
     }
     _validate(record, path)
     path = Path(path)
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(json.dumps(record, separators=(",", ":")))
-    os.replace(tmp, path)
+    write_text_atomic(path, json.dumps(record, separators=(",", ":")))
     return path
 
 

@@ -9,7 +9,6 @@ to pick shards or samples without opening a tar, e.g.
 from __future__ import annotations
 
 import json
-import os
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
@@ -17,6 +16,7 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from pipeline.atomic_io import atomic_file
 from pipeline.shards.format import REFERENCE_TYPE
 
 MANIFEST_NAME = "manifest.parquet"
@@ -145,11 +145,5 @@ def read_manifest(out_dir: Path) -> pa.Table:
 
 
 def _write_table_atomic(table: pa.Table, path: Path) -> None:
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    try:
-        pq.write_table(table, tmp)
-        with open(tmp, "rb") as handle:
-            os.fsync(handle.fileno())
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
+    with atomic_file(path, "wb") as handle:
+        pq.write_table(table, handle)

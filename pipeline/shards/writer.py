@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 from collections.abc import Iterable
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -22,6 +21,7 @@ from typing import Any
 
 import webdataset as wds
 
+from pipeline.atomic_io import atomic_file, write_text_atomic
 from pipeline.shards.card import write_card
 from pipeline.shards.format import FORMAT_VERSION, REFERENCE_TYPE, RefGroup, encode_group
 from pipeline.shards.manifest import (
@@ -133,7 +133,7 @@ def write_chunk(
         path.unlink(missing_ok=True)
     write_manifest_part(out_dir, chunk_index, rows)
     for path, stats in zip(owned, results, strict=False):
-        _write_text_atomic(stats_path(path), json.dumps(asdict(stats), indent=1, sort_keys=True) + "\n")
+        write_text_atomic(stats_path(path), json.dumps(asdict(stats), indent=1, sort_keys=True) + "\n")
     return results
 
 
@@ -200,43 +200,16 @@ class _HashingFile:
 
 
 def _write_tar_atomic(path: Path, samples: list[dict[str, Any]]) -> tuple[int, str]:
-    """Write samples as a tar under a hidden temporary name, fsync, rename; return (bytes, sha256)."""
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    try:
-        with open(tmp, "wb") as handle:
-            hashing = _HashingFile(handle)
-            # `with` closes the tar stream (end-of-archive blocks) before the file, even on errors.
-            with wds.TarWriter(
-                hashing, user="seagull", group="seagull", mode=0o444, encoder=False, mtime=0
-            ) as tar:
-                for sample in samples:
-                    tar.write(sample)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
-    _fsync_dir(path.parent)
+    """Write samples as a tar atomically (pipeline.atomic_io); return (bytes, sha256)."""
+    with atomic_file(path, "wb") as handle:
+        hashing = _HashingFile(handle)
+        # `with` closes the tar stream (end-of-archive blocks) before the file, even on errors.
+        with wds.TarWriter(
+            hashing, user="seagull", group="seagull", mode=0o444, encoder=False, mtime=0
+        ) as tar:
+            for sample in samples:
+                tar.write(sample)
     return hashing.size, hashing.digest.hexdigest()
-
-
-def _write_text_atomic(path: Path, text: str) -> None:
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    with open(tmp, "w") as handle:
-        handle.write(text)
-        handle.flush()
-        os.fsync(handle.fileno())
-    os.replace(tmp, path)
-    _fsync_dir(path.parent)
-
-
-def _fsync_dir(directory: Path) -> None:
-    """Make a rename durable: fsync the directory entry (POSIX)."""
-    fd = os.open(directory, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
 
 
 def _stats(name, chunk, part, parts, records, n_rows, size, digest) -> ShardStats:
