@@ -47,13 +47,18 @@ def plcc(predicted: Sequence[float], truth: Sequence[float]) -> float:
     return float(stats.pearsonr(predicted, truth).statistic)
 
 
+def _binarize(truth: Sequence[Iterable[str]], predicted: Sequence[Iterable[str]], classes: Sequence[str]):  # noqa: ANN202
+    """Indicator matrices (N, len(classes)) of the true and predicted label sets; unknown predictions drop."""
+    binarizer = MultiLabelBinarizer(classes=list(classes))
+    y_true = binarizer.fit_transform([set(t) for t in truth])
+    return y_true, binarizer.transform([set(p) & set(classes) for p in predicted])
+
+
 def sample_prf(
     truth: Sequence[Iterable[str]], predicted: Sequence[Iterable[str]], classes: Sequence[str]
 ) -> dict[str, float]:
     """Sample-averaged precision, recall and F1 (in %) of label sets over `classes`."""
-    binarizer = MultiLabelBinarizer(classes=list(classes))
-    y_true = binarizer.fit_transform([set(t) for t in truth])
-    y_pred = binarizer.transform([set(p) & set(classes) for p in predicted])
+    y_true, y_pred = _binarize(truth, predicted, classes)
     p, r, f, _ = precision_recall_fscore_support(y_true, y_pred, average="samples", zero_division=0)
     return {"precision": 100 * float(p), "recall": 100 * float(r), "f1": 100 * float(f)}
 
@@ -62,9 +67,7 @@ def per_class_f1(
     truth: Sequence[Iterable[str]], predicted: Sequence[Iterable[str]], classes: Sequence[str]
 ) -> dict[str, float]:
     """F1 (in %) of each class (the paper's Table 2 for types)."""
-    binarizer = MultiLabelBinarizer(classes=list(classes))
-    y_true = binarizer.fit_transform([set(t) for t in truth])
-    y_pred = binarizer.transform([set(p) & set(classes) for p in predicted])
+    y_true, y_pred = _binarize(truth, predicted, classes)
     _, _, f, _ = precision_recall_fscore_support(y_true, y_pred, average=None, zero_division=0)
     return {name: 100 * float(value) for name, value in zip(classes, f, strict=True)}
 
