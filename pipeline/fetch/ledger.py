@@ -20,7 +20,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from pipeline.atomic_io import atomic_file
-from pipeline.fetch.verify import sha256_file
+from pipeline.fetch.verify import NotRawError, verify_raw
 
 LEDGER_NAME = "raise_ledger.parquet"
 
@@ -136,10 +136,20 @@ def write_ledger(path: str | Path, rows: Iterable[LedgerRow]) -> None:
 
 
 def is_done(row: LedgerRow | None, out_dir: Path, recheck: bool = False) -> bool:
-    """True when `row` records a verified file that is still there with its size (and digest if `recheck`)."""
+    """True when `row` records a verified file that is still there with its size.
+
+    With `recheck`, the file is verified again as a fresh download is (its raw data decoded in full)
+    and must still have the recorded digest: this also re-checks rows of ledgers written before
+    verification decoded the raw data.
+    """
     if row is None or not row.ok:
         return False
     file = out_dir / row.path
     if not file.is_file() or file.stat().st_size != row.bytes:
         return False
-    return not recheck or sha256_file(file) == row.sha256
+    if not recheck:
+        return True
+    try:
+        return verify_raw(file).sha256 == row.sha256
+    except NotRawError:
+        return False

@@ -263,3 +263,19 @@ def test_the_deadline_is_a_cli_option(make_csv, raise_server, raw_bodies, tmp_pa
     args = ["fetch-raise", str(make_csv(names=[name])), str(tmp_path / "raw"), "--deadline", "1"]
     result = CliRunner().invoke(main, args)
     assert result.exit_code == 1 and "deadline" in result.output
+
+
+def test_recheck_decodes_files_an_older_ledger_called_ok(make_csv, raise_server, raw_bodies, tmp_path):
+    from pipeline.fetch.ledger import LedgerRow, write_ledger
+    from pipeline.fetch.verify import sha256_file
+
+    name, body, _ = _only(raw_bodies)
+    out = tmp_path / "raw"
+    out.mkdir()
+    (out / name).write_bytes(body[: len(body) // 2])  # what a header-only check let through
+    size, digest = len(body) // 2, sha256_file(out / name)
+    write_ledger(out / LEDGER_NAME, [LedgerRow(name, name, "u", "ok", bytes=size, sha256=digest, attempts=1)])
+    csv = make_csv(names=[name])
+    assert [r.name for r in fetch_raise(csv, out, config=FAST).skipped] == [name]  # trusted as before
+    rechecked = fetch_raise(csv, out, config=FetchConfig(policy=FAST.policy, recheck=True))
+    assert [r.name for r in rechecked.fetched] == [name] and (out / name).read_bytes() == body
