@@ -31,6 +31,8 @@ import re
 import stat
 import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
@@ -176,22 +178,13 @@ def download_file(
             size, resumed = _attempt(client, part, call)
             return Downloaded(part, size, attempt + 1, resumed)
         except UnsafePartError as err:
-            err.attempts = attempt  # refused before any request of this attempt
+            err.attempts = attempt  # refused before this attempt's request; the .part stays as found
             raise
-        except PermanentDownloadError as err:
-            part.unlink(missing_ok=True)  # unlink removes the name only, never what a link points to
+        except DownloadError as err:  # permanent, past the deadline, or cancelled: no retry
+            if isinstance(err, PermanentDownloadError):
+                part.unlink(missing_ok=True)  # unlink removes the name only, never what a link points to
             err.attempts = attempt + 1
             raise
-        except DeadlineExceeded as err:
-            err.attempts = attempt + 1
-            raise
-        except (httpx.UnsupportedProtocol, httpx.TooManyRedirects) as err:
-            part.unlink(missing_ok=True)
-            error = PermanentDownloadError(
-                f"{url}: refused redirect ({_describe(err)}); only http(s) is fetched"
-            )
-            error.attempts = attempt + 1
-            raise error from err
         except (_Transient, httpx.TransportError) as err:
             last = err
             if isinstance(err, _Restart):
@@ -214,7 +207,7 @@ def _attempt(client: httpx.Client, part: Path, call: _Call) -> tuple[int, bool]:
         # identity: a compressed transfer would make Range offsets and Content-Length mean other bytes
         headers = {"Accept-Encoding": "identity"} | ({"Range": f"bytes={asked}-"} if offset else {})
         timeout = min(call.policy.timeout_s, max(call.remaining(), 0.01))
-        with client.stream("GET", call.url, headers=headers, timeout=timeout) as response:
+        with _stream(client, call.url, headers, timeout) as response:
             start, end = _plan(response, asked, offset, call)
             resumed = response.status_code == 206
             if resumed:  # the server repeats bytes asked..offset first: read them to compare
@@ -230,6 +223,18 @@ def _attempt(client: httpx.Client, part: Path, call: _Call) -> tuple[int, bool]:
     if call.total is not None and written != call.total:
         raise _Transient(f"partial file: {written} of {call.total} bytes so far")
     return written, resumed
+
+
+@contextmanager
+def _stream(
+    client: httpx.Client, url: str, headers: dict[str, str], timeout: float
+) -> Iterator[httpx.Response]:
+    """`client.stream("GET", …)`, with a redirect to a non-http(s) address made a permanent error."""
+    try:
+        with client.stream("GET", url, headers=headers, timeout=timeout) as response:
+            yield response
+    except (httpx.UnsupportedProtocol, httpx.TooManyRedirects) as err:  # e.g. a redirect to file://
+        raise PermanentDownloadError(f"refused redirect ({_describe(err)}); only http(s) is fetched") from err
 
 
 def open_part(part: Path) -> BinaryIO:
