@@ -211,6 +211,8 @@ def fetch_one(
     attempts = 0
     try:
         dest = _inside(out_dir, safe_name(entry.name))  # also for entries not made by read_raise_csv
+        if dest.is_dir() and not dest.is_symlink():  # the rename into place would fail on it
+            raise ValueError(f"{dest} is a folder, not a RAW file; move it away and re-run")
         check_url(url)
         got = download_file(client, url, dest, config.policy, cancel)
         attempts = got.attempts

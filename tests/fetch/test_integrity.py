@@ -279,3 +279,12 @@ def test_recheck_decodes_files_an_older_ledger_called_ok(make_csv, raise_server,
     assert [r.name for r in fetch_raise(csv, out, config=FAST).skipped] == [name]  # trusted as before
     rechecked = fetch_raise(csv, out, config=FetchConfig(policy=FAST.policy, recheck=True))
     assert [r.name for r in rechecked.fetched] == [name] and (out / name).read_bytes() == body
+
+
+def test_a_folder_where_the_file_goes_fails_that_file_only(make_csv, raw_bodies, tmp_path):
+    name, _, _ = _only(raw_bodies)
+    out = tmp_path / "raw"
+    (out / name).mkdir(parents=True)
+    report = fetch_raise(make_csv(), out, config=FAST)
+    assert [r.name for r in report.failed] == [name] and "is a folder" in report.failed[0].error
+    assert len(report.fetched) == len(raw_bodies) - 1
