@@ -39,7 +39,9 @@ def _parse_rewrite(
     type=click.FloatRange(1),
     help="Seconds per file, retries included; a slower file fails and resumes on the next run.",
 )
-@click.option("--recheck", is_flag=True, help="Re-hash files the ledger says are done (reads every byte).")
+@click.option(
+    "--recheck", is_flag=True, help="Verify again (decode + sha256) the files the ledger says are done."
+)
 @click.option(
     "--rewrite",
     multiple=True,
