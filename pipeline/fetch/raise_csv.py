@@ -7,8 +7,9 @@ the camera. Re-exports and mirrors rename columns (``Filename``, ``Camera``, ``R
 with its line number, and the other rows go on.
 
 Safety: a file name taken from the list is a plain base name (no folder part, no ``..``, no absolute
-path, no drive letter) so that nothing is ever written outside the output folder; only http and https
-addresses are accepted.
+path, no drive letter) so that nothing is ever written outside the output folder; it may not be one
+of the names fetch-raise keeps for itself (the ledger, ``*.part``); only http and https addresses are
+accepted.
 """
 
 from __future__ import annotations
@@ -18,6 +19,8 @@ import re
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from urllib.parse import unquote, urlsplit
+
+from pipeline.fetch.ledger import LEDGER_NAME
 
 RAISE_HOME = "http://loki.disi.unitn.it/RAISE/"
 
@@ -33,6 +36,12 @@ ALLOWED_SCHEMES = ("http", "https")
 # A safe file name: starts with a letter or digit, then letters, digits, '.', '_', '-'; at most 200
 # characters (well under every filesystem's limit, leaving room for the '.part' suffix).
 _SAFE_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,199}")
+
+# Names fetch-raise writes beside the RAW files, compared case-insensitively (case-insensitive file
+# systems would merge them): the ledger and what is set aside of it, and every partial download. A
+# RAW file under one of them would overwrite the ledger or another file's `.part`.
+RESERVED_PREFIXES = (LEDGER_NAME,)
+RESERVED_SUFFIXES = (".part",)
 
 
 @dataclass(frozen=True)
@@ -105,12 +114,19 @@ def safe_name(name: str) -> str:
     """Return `name` if it is a safe base name for a file in the output folder, else raise ValueError.
 
     Refused: empty names, folder separators, ``..``, absolute paths, drive letters, control characters,
-    names starting with a dot, and anything outside ``[A-Za-z0-9._-]``.
+    names starting with a dot, anything outside ``[A-Za-z0-9._-]``, and the reserved names
+    (starting with `RESERVED_PREFIXES` or ending in `RESERVED_SUFFIXES`), whatever their case.
     """
     if not _SAFE_NAME.fullmatch(name) or ".." in name:
         raise ValueError(
             f"unsafe file name {name!r}: a RAISE file name must be a plain base name such as "
             "'r000da54ft.NEF' (no folders, no '..', no absolute path)"
+        )
+    key = name.casefold()
+    if key.startswith(RESERVED_PREFIXES) or key.endswith(RESERVED_SUFFIXES):
+        raise ValueError(
+            f"reserved file name {name!r}: fetch-raise keeps {LEDGER_NAME}* and *.part for itself; "
+            "rename the row's File (or its address's base name)"
         )
     return name
 

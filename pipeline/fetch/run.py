@@ -10,10 +10,10 @@ verified, downloads the rest in parallel (`pipeline.fetch.download`: retries wit
 with Range, ``.part`` then rename), checks each file opens as a RAW (`pipeline.fetch.verify`), and
 records everything in ``OUT_DIR/raise_ledger.parquet`` (`pipeline.fetch.ledger`).
 
-Error policy: one file failing (404, HTML page, retries exhausted, not a RAW) is recorded in the
-report and the ledger, and the others go on; a row of the list that is malformed or unsafe is
-reported with its line number and never fetched. Only local I/O errors (disk full) stop the run,
-after the ledger is written.
+Error policy: one file failing (404, HTML page, retries exhausted, deadline, not a whole RAW) is
+recorded in the report and the ledger, and the others go on; a row of the list that is malformed,
+unsafe or reserved is reported with its line number and never fetched. Only local I/O errors (disk
+full, read-only file system) stop the run, at once, after the ledger is written if it still can be.
 """
 
 from __future__ import annotations
@@ -29,8 +29,8 @@ from pathlib import Path
 import httpx
 
 from pipeline.fetch.download import DownloadError, RetryPolicy, download_file, part_path
-from pipeline.fetch.ledger import LEDGER_NAME, LedgerRow, is_done, read_ledger, write_ledger
-from pipeline.fetch.raise_csv import CsvProblem, RaiseEntry, check_url, read_raise_csv
+from pipeline.fetch.ledger import LEDGER_NAME, LedgerRow, is_done, load_ledger, write_ledger
+from pipeline.fetch.raise_csv import CsvProblem, RaiseEntry, check_url, read_raise_csv, safe_name
 from pipeline.fetch.verify import NotRawError, RawInfo, verify_raw
 
 Progress = Callable[[LedgerRow, int, int], None]
@@ -61,6 +61,7 @@ class FetchReport:
         failed: rows of files that failed this time (error in ``row.error``).
         problems: rows of the CSV that were skipped (malformed, unsafe name, bad address).
         entries: the list's usable entries that this call covered (after ``limit``), in list order.
+        notes: repairs made to the output folder (an unreadable ledger set aside, stale temporaries).
     """
 
     out_dir: Path
@@ -70,6 +71,7 @@ class FetchReport:
     failed: list[LedgerRow] = field(default_factory=list)
     problems: list[CsvProblem] = field(default_factory=list)
     entries: list[RaiseEntry] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
@@ -126,7 +128,7 @@ def fetch_raise(
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     report = FetchReport(out_dir, out_dir / LEDGER_NAME, problems=problems, entries=entries)
-    ledger = read_ledger(report.ledger_path)
+    ledger, report.notes = load_ledger(report.ledger_path)
     todo = []
     for entry in entries:
         if is_done(ledger.get(entry.name), out_dir, config.recheck):
@@ -135,9 +137,19 @@ def fetch_raise(
             todo.append(entry)
     try:
         _run(todo, out_dir, jobs, config, ledger, report, progress)
-    finally:
-        write_ledger(report.ledger_path, ledger.values())
+    except BaseException:
+        _write_ledger_if_possible(report.ledger_path, ledger.values())
+        raise
+    write_ledger(report.ledger_path, ledger.values())
     return report
+
+
+def _write_ledger_if_possible(path: Path, rows) -> None:  # noqa: ANN001
+    """Save what was done on the way out of a failed run; the run's own error is the one to show."""
+    try:
+        write_ledger(path, rows)
+    except OSError:  # the same read-only or full disk that stopped the run
+        pass
 
 
 def _run(
@@ -190,12 +202,17 @@ def fetch_one(
     Returns:
         an ``"ok"`` row describing the verified file at ``out_dir / entry.name``, or a ``"failed"`` row
         whose ``error`` says what went wrong (the half-written ``.part`` is kept only for resuming).
+
+    Raises:
+        OSError: a local I/O error (read-only file system, disk full): every other file would meet it.
     """
     url = rewrite_url(entry.url, config.url_rewrites)
     base = {"name": entry.name, "path": entry.name, "url": url}
     attempts = 0
     try:
-        dest = _inside(out_dir, entry.name)
+        dest = _inside(out_dir, safe_name(entry.name))  # also for entries not made by read_raise_csv
+        if dest.is_dir() and not dest.is_symlink():  # the rename into place would fail on it
+            raise ValueError(f"{dest} is a folder, not a RAW file; move it away and re-run")
         check_url(url)
         got = download_file(client, url, dest, config.policy, cancel)
         attempts = got.attempts
@@ -237,9 +254,14 @@ def rewrite_url(url: str, rewrites: tuple[tuple[str, str], ...]) -> str:
 
 
 def _inside(out_dir: Path, name: str) -> Path:
-    """``out_dir / name``, refusing any name that would land elsewhere (defence behind `safe_name`)."""
-    dest = (out_dir / name).resolve()
-    if dest.parent != out_dir.resolve() or part_path(dest).parent != dest.parent:
+    """``out_dir / name``, refusing any name that would land elsewhere (defence behind `safe_name`).
+
+    Only the folder is resolved: a symlink planted at the name itself is replaced by the rename, never
+    followed to the file it points at.
+    """
+    folder = out_dir.resolve()
+    dest = folder / name
+    if dest.parent != folder or part_path(dest).parent != folder:
         raise ValueError(f"refused file name {name!r}: it would be written outside {out_dir}")
     return dest
 

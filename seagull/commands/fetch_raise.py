@@ -32,7 +32,16 @@ def _parse_rewrite(
 @click.option(
     "--timeout", default=60.0, show_default=True, type=click.FloatRange(1), help="Seconds per read."
 )
-@click.option("--recheck", is_flag=True, help="Re-hash files the ledger says are done (reads every byte).")
+@click.option(
+    "--deadline",
+    default=1800.0,
+    show_default=True,
+    type=click.FloatRange(1),
+    help="Seconds per file, retries included; a slower file fails and resumes on the next run.",
+)
+@click.option(
+    "--recheck", is_flag=True, help="Verify again (decode + sha256) the files the ledger says are done."
+)
 @click.option(
     "--rewrite",
     multiple=True,
@@ -47,13 +56,15 @@ def command(
     limit: int | None,
     retries: int,
     timeout: float,
+    deadline: float,
     recheck: bool,
     rewrite: tuple[tuple[str, str], ...],
 ) -> None:
     """Download the RAW (NEF) files listed in a RAISE CSV into OUT_DIR.
 
-    Parallel, with retries and resume; each file is checked to open as a RAW and recorded in
-    OUT_DIR/raise_ledger.parquet, so a re-run fetches only what is missing. Exits 1 if any file
+    Parallel, with retries, resume and a per-file deadline; each file's raw data is decoded in full
+    before it is recorded as ok in OUT_DIR/raise_ledger.parquet, so a re-run fetches only what is
+    missing or failed. Exits 1 if any file
     failed or any row of the list was refused. Lists: http://loki.disi.unitn.it/RAISE/ (see docs/raise.md).
     """
     from tqdm import tqdm
@@ -62,7 +73,9 @@ def command(
     from pipeline.fetch.download import RetryPolicy
 
     config = FetchConfig(
-        policy=RetryPolicy(retries=retries, timeout_s=timeout), recheck=recheck, url_rewrites=rewrite
+        policy=RetryPolicy(retries=retries, timeout_s=timeout, deadline_s=deadline),
+        recheck=recheck,
+        url_rewrites=rewrite,
     )
     with tqdm(unit="file", desc="fetch-raise", dynamic_ncols=True) as bar:
 
@@ -76,6 +89,13 @@ def command(
             report = fetch_raise(csv_path, out_dir, jobs=jobs, limit=limit, config=config, progress=progress)
         except ValueError as err:
             raise click.ClickException(str(err)) from err
+        except OSError as err:  # local: read-only file system, disk full, no permission
+            raise click.ClickException(
+                f"stopped at a local I/O error in {out_dir}: {err}. Make the folder writable (free space, "
+                "permissions, a read-write mount) and re-run; the ledger keeps what was done."
+            ) from err
+    for note in report.notes:
+        click.echo(f"{out_dir}: {note}", err=True)
     for problem in report.problems:
         click.echo(f"{csv_path}: skipped {problem}", err=True)
     click.echo(report.summary())

@@ -3,8 +3,9 @@
 Reads the release layout of `seagull render` (Ref.Images/, Dist.Images/) and the ROI files of
 `seagull masks` (<ref_id>.json), and writes OUT_DIR/labels.jsonl (one record per variant and ROI:
 ref_id + the labels contract), labels.parquet, provenance.json and quality_by_level.png. With
---calibrate it writes calibration.json (suggested metrics.yaml constants) instead. A reference
-without its ROI file, or that fails, is reported and skipped; the exit status is 1 then.
+--calibrate it writes calibration.json (suggested metrics.yaml constants) instead. Either way it writes
+label_report.json (what was done, what failed and why, as `seagull render` does). A reference without
+its ROI file, or that fails, is reported and skipped; the exit status is 1 then.
 """
 
 from __future__ import annotations
@@ -14,6 +15,10 @@ import time
 from pathlib import Path
 
 import click
+
+from seagull.commands._report import failure, finish, unexpected
+
+REPORT_NAME = "label_report.json"
 
 
 @click.command("label")
@@ -54,14 +59,21 @@ def command(render_dir, masks_dir, out_dir, metric_name, weights, device, thread
         torch.set_num_threads(threads)
     metric = _create(labels, metric_name or labels.DEFAULT_METRIC, weights, device)
     out_dir.mkdir(parents=True, exist_ok=True)
-    ref_ids = io.reference_ids(render_dir)
+    settings = {
+        "render_dir": str(render_dir),
+        "masks_dir": str(masks_dir),
+        "metric": metric.name,
+        "weights": str(metric.weights) if metric.weights else None,
+        "calibrate": calibrate,
+    }
+    ref_ids = io.reference_ids(render_dir) if (render_dir / "Ref.Images").is_dir() else []
     if not ref_ids:
-        raise click.ClickException(f"no references in {render_dir}/Ref.Images")
+        fix = f"pass the OUT_DIR of `seagull render`, or run `seagull render RAW_DIR {render_dir}` first"
+        problem = failure(render_dir / "Ref.Images", "no references found", fix)
+        finish(out_dir, REPORT_NAME, settings, "labelled", [], [problem], "reference")
     run = _calibrate if calibrate else _label
-    failed = run(labels, io, metric, render_dir, masks_dir, out_dir, ref_ids)
-    if failed:
-        click.echo(f"{len(failed)} of {len(ref_ids)} references failed: {', '.join(failed)}", err=True)
-        raise SystemExit(1)
+    done, failed = run(labels, io, metric, render_dir, masks_dir, out_dir, ref_ids)
+    finish(out_dir, REPORT_NAME, settings, "labelled", done, failed, "reference")
 
 
 def _create(labels, name: str, weights: str | None, device: str):  # noqa: ANN001, ANN202
@@ -81,26 +93,40 @@ def _inputs(io, render_dir: Path, masks_dir: Path, ref_id: str):  # noqa: ANN001
 
     roi_file = masks_dir / f"{ref_id}.json"
     if not roi_file.is_file():
-        raise FileNotFoundError(f"{roi_file} is missing; run `seagull masks {render_dir} {masks_dir}` first")
+        raise MissingRois(f"{roi_file} is missing")
     reference, variants = io.read_release(render_dir, ref_id)
     return reference, read_rois_json(roi_file).rois, variants
 
 
+class MissingRois(FileNotFoundError):
+    """A reference without its `seagull masks` ROI file."""
+
+
+def _failure(render_dir: Path, masks_dir: Path, ref_id: str, error: Exception) -> dict[str, str]:
+    """The report record of a reference that failed, with the fix for its kind of error."""
+    path = render_dir / "Ref.Images" / f"{ref_id}.png"
+    if isinstance(error, MissingRois):
+        return failure(path, str(error), f"run `seagull masks {render_dir} {masks_dir}` first")
+    if isinstance(error, (OSError, ValueError)):
+        return failure(path, f"{type(error).__name__}: {error}", "render it again with `seagull render`")
+    return unexpected(path, error)
+
+
 def _label(
     labels, io, metric, render_dir: Path, masks_dir: Path, out_dir: Path, ref_ids: list[str]
-) -> list[str]:  # noqa: ANN001
+) -> tuple[list[str], list[dict[str, str]]]:  # noqa: ANN001
     from pipeline.labels.report import mean_quality_by_level, plot_quality_by_level
 
-    records, failed, timings = [], [], {}
+    records, done, failed, timings = [], [], [], {}
     for ref_id in ref_ids:
         try:
             reference, rois, variants = _inputs(io, render_dir, masks_dir, ref_id)
             start = time.perf_counter()
             labelled = labels.label_reference(reference, rois, variants, metric)
-        except (OSError, ValueError) as error:
-            click.echo(f"{ref_id}: FAILED {error}", err=True)
-            failed.append(ref_id)
+        except Exception as error:  # noqa: BLE001 — one bad reference must not stop the others
+            failed.append(_failure(render_dir, masks_dir, ref_id, error))
             continue
+        done.append(ref_id)
         timings[ref_id] = round(time.perf_counter() - start, 2)
         records += [{"ref_id": ref_id, **label.to_json()} for label in labelled]
         click.echo(
@@ -120,22 +146,22 @@ def _label(
     }
     (out_dir / "provenance.json").write_text(json.dumps(provenance, indent=2))
     click.echo(f"{count} labels in {out_dir / 'labels.jsonl'}; plot {out_dir / 'quality_by_level.png'}")
-    return failed
+    return done, failed
 
 
 def _calibrate(
     labels, io, metric, render_dir: Path, masks_dir: Path, out_dir: Path, ref_ids: list[str]
-) -> list[str]:  # noqa: ANN001
+) -> tuple[list[str], list[dict[str, str]]]:  # noqa: ANN001
     from pipeline.labels.calibrate import distances, suggest
 
-    samples, failed = [], []
+    samples, done, failed = [], [], []
     for ref_id in ref_ids:
         try:
             samples.append(distances(*_inputs(io, render_dir, masks_dir, ref_id), metric))
-        except (OSError, ValueError) as error:
-            click.echo(f"{ref_id}: FAILED {error}", err=True)
-            failed.append(ref_id)
+        except Exception as error:  # noqa: BLE001 — one bad reference must not stop the others
+            failed.append(_failure(render_dir, masks_dir, ref_id, error))
             continue
+        done.append(ref_id)
         click.echo(f"{ref_id}: calibrated ({samples[-1].quality.size} ROI crops)")
     settings = metric.settings
     suggestion = {
@@ -145,7 +171,7 @@ def _calibrate(
     }
     (out_dir / "calibration.json").write_text(json.dumps(suggestion, indent=2))
     click.echo(f"suggested constants for metrics.yaml: {suggestion}")
-    return failed
+    return done, failed
 
 
 def _write_parquet(path: Path, records: list[dict]) -> None:

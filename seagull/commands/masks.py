@@ -1,8 +1,9 @@
 """`seagull masks REF_DIR OUT_DIR`: object- and component-level ROIs of reference images.
 
 Writes `<ref_id>.json` (COCO RLE masks + provenance, `pipeline.masks.write_rois_json`) and
-`overlays/<ref_id>.png` per image. REF_DIR may be a folder of images or a `seagull render` output
-(its `Ref.Images/` is used). An image that fails is reported and skipped; the exit status is 1 then.
+`overlays/<ref_id>.png` per image, and `masks_report.json` (what was done, what failed and why, as
+`seagull render` does). REF_DIR may be a folder of images or a `seagull render` output (its
+`Ref.Images/` is used). An image that fails is reported and skipped; the exit status is 1 then.
 """
 
 from __future__ import annotations
@@ -12,7 +13,10 @@ from pathlib import Path
 
 import click
 
+from seagull.commands._report import failure, finish, unexpected
+
 IMAGE_EXTENSIONS = frozenset({".png", ".jpg", ".jpeg", ".tif", ".tiff", ".bmp", ".webp"})
+REPORT_NAME = "masks_report.json"
 
 
 @click.command("masks")
@@ -70,20 +74,25 @@ def command(
     """
     from pipeline import masks
 
-    images = find_images(ref_dir)
-    if not images:
-        raise click.ClickException(
-            f"no images ({', '.join(sorted(IMAGE_EXTENSIONS))}) in {ref_dir} or {ref_dir}/Ref.Images"
+    images, done, failed = find_images(ref_dir), [], []
+    settings = {"ref_dir": str(ref_dir), "seed": seed, "points": n_points, "max_rois": max_rois}
+    if not images:  # before loading any model: nothing to do is reported at once
+        extensions = ", ".join(sorted(IMAGE_EXTENSIONS))
+        failed.append(
+            failure(ref_dir, "no images found", f"put images ({extensions}) in it or its Ref.Images/")
         )
+        finish(out_dir, REPORT_NAME, settings, "masked", done, failed, "image")
     seg, det = _load(masks, segmenter, checkpoint, detector, detector_weights, device)
+    settings |= {"provenance": masks.provenance(seg, det)}
     config = masks.MaskConfig(n_points=n_points, seed=seed, max_rois=max_rois)
     out_dir.mkdir(parents=True, exist_ok=True)
-    failed = [
-        path for path in images if not _one(path, out_dir, seg, det, config, original_long_side, no_overlay)
-    ]
-    click.echo(f"{len(images) - len(failed)} of {len(images)} images done, ROI files in {out_dir}")
-    if failed:
-        raise SystemExit(1)
+    for path in images:
+        problem = _one(path, out_dir, seg, det, config, original_long_side, no_overlay)
+        if problem:
+            failed.append(problem)
+        else:
+            done.append(str(path))
+    finish(out_dir, REPORT_NAME, settings, "masked", done, failed, "image")
 
 
 def find_images(ref_dir: Path) -> list[Path]:
@@ -119,7 +128,8 @@ def _load(masks, segmenter, checkpoint, detector, detector_weights, device):  # 
     return seg, det
 
 
-def _one(path: Path, out_dir: Path, seg, det, config, original_long_side, no_overlay) -> bool:  # noqa: ANN001
+def _one(path: Path, out_dir: Path, seg, det, config, original_long_side, no_overlay) -> dict | None:  # noqa: ANN001
+    """Compute and write one image's ROIs; return None when done, else its failure record."""
     import numpy as np
     from PIL import Image
 
@@ -128,6 +138,9 @@ def _one(path: Path, out_dir: Path, seg, det, config, original_long_side, no_ove
     ref_id, start = ref_id_of(path), time.perf_counter()
     try:
         image = np.asarray(Image.open(path).convert("RGB"))
+    except (OSError, ValueError) as error:  # PIL's UnidentifiedImageError is an OSError
+        return failure(path, f"cannot read the image ({error})", "re-export it as PNG or JPEG, or remove it")
+    try:
         original = _original_shape(image.shape[:2], original_long_side)
         rois = masks.compute_rois(image, seg, det, config, original_shape=original)
         masks.write_rois_json(
@@ -136,14 +149,13 @@ def _one(path: Path, out_dir: Path, seg, det, config, original_long_side, no_ove
         if not no_overlay:
             (out_dir / "overlays").mkdir(exist_ok=True)
             Image.fromarray(masks.draw_overlay(image, rois)).save(out_dir / "overlays" / f"{ref_id}.png")
-    except Exception as error:  # one bad image must not stop the others; it is reported
-        click.secho(f"{path}: FAILED ({type(error).__name__}: {error})", fg="red", err=True)
-        return False
+    except Exception as error:  # noqa: BLE001 — one bad image must not stop the others; it is reported
+        return unexpected(path, error)
     n_objects = sum(r.kind == "object" for r in rois)
     click.echo(
         f"{ref_id}: {n_objects} object + {len(rois) - n_objects} component ROIs ({time.perf_counter() - start:.1f} s)"
     )
-    return True
+    return None
 
 
 def _original_shape(shape: tuple[int, int], original_long_side: int | None) -> tuple[int, int] | None:

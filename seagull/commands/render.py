@@ -7,11 +7,12 @@ fails is reported and skipped; the exit status is 1 if any file failed.
 
 from __future__ import annotations
 
-import json
 import os
 from pathlib import Path
 
 import click
+
+from seagull.commands._report import failure, finish, unexpected
 
 # Extensions of RAW formats LibRaw reads (compared case-insensitively).
 RAW_EXTENSIONS = frozenset(
@@ -156,35 +157,18 @@ def command(
             except RawDecodeError as error:
                 failed.append(error.to_json())
             except Exception as error:  # noqa: BLE001 — one bad file must not stop the others
-                failed.append(
-                    {
-                        "path": str(path),
-                        "reason": f"{type(error).__name__}: {error}",
-                        "fix": "report this as a bug with the file",
-                    }
-                )
+                failed.append(unexpected(path, error))
             bar.set_postfix(failed=len(failed))
     if not files and not failed:
         failed.append(
-            {
-                "path": str(raw_dir),
-                "reason": "no RAW files found",
-                "fix": "put RAW files (.nef, .dng, .cr2, .arw ...) in it",
-            }
+            failure(raw_dir, "no RAW files found", "put RAW files (.nef, .dng, .cr2, .arw ...) in it")
         )
-    report = {
+    settings = {
         "raw_dir": str(raw_dir),
         "types": types,
         "levels": levels,
         "size": size,
         "seed": seed,
         "presets": str(presets.source),
-        "rendered": rendered,
-        "failed": failed,
     }
-    (out_dir / REPORT_NAME).write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
-    for failure in failed:
-        click.echo(f"FAILED {failure['path']}: {failure['reason']}. Fix: {failure['fix']}", err=True)
-    click.echo(f"rendered {len(rendered)} file(s), {len(failed)} failed; report: {out_dir / REPORT_NAME}")
-    if failed:
-        raise SystemExit(1)
+    finish(out_dir, REPORT_NAME, settings, "rendered", rendered, failed, "file")

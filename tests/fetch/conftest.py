@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import threading
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -36,7 +37,7 @@ class ServerState:
 
 
 class FaultyHandler(BaseHTTPRequestHandler):
-    """GET with Range support, and per-request faults: 500, 503, 404, cut, html, html-octet, norange."""
+    """GET with Range support, and per-request faults (see `FAULTS`)."""
 
     state: ServerState  # set on a subclass per server
     protocol_version = "HTTP/1.1"
@@ -48,33 +49,71 @@ class FaultyHandler(BaseHTTPRequestHandler):
         range_header = self.headers.get("Range")
         fault = self.state.next_fault(self.path, range_header)
         body = self.state.files.get(self.path)
-        if fault in ("500", "503") or (fault == "404" or body is None):
-            code = int(fault) if fault in ("500", "503") else 404
-            return self._send(code, b"error\n", "text/plain")
+        if fault and fault.isdigit():  # an HTTP status, e.g. "500", "403", "425"
+            return self._send(int(fault), b"error\n", "text/plain")
+        if body is None:
+            return self._send(404, b"error\n", "text/plain")
         if fault in ("html", "html-octet"):
             content_type = "text/html; charset=utf-8" if fault == "html" else "application/octet-stream"
             return self._send(200, HTML_PAGE, content_type)
+        if fault == "redirect-file":
+            return self._send(302, b"", "text/plain", extra={"Location": "file:///etc/passwd"})
+        if fault == "nolength":  # no Content-Length: the body ends when the connection closes, at 60 %
+            return self._send(200, body[: len(body) * 6 // 10], length=False)
+        if fault == "short":  # a Content-Length for the whole file, 60 % of it sent, then the close
+            return self._send(200, body, cut_at=len(body) * 6 // 10)
+        if fault == "drip":  # one byte at a time, each well within the read timeout, never finishing
+            return self._send(200, body, drip_s=0.1)
+        if fault == "resized":  # the file changed on the server: 1000 bytes longer than before
+            body = body + bytes(1000)
         start = 0 if fault == "norange" else _range_start(range_header)
+        if start and fault == "badrange":  # asked for `start-`, sends the whole file as a 206
+            return self._send(206, body, extra={"Content-Range": f"bytes 0-{len(body) - 1}/{len(body)}"})
         if start >= len(body):
             return self._send(416, b"", "text/plain", extra={"Content-Range": f"bytes */{len(body)}"})
         if start:
             extra = {"Content-Range": f"bytes {start}-{len(body) - 1}/{len(body)}"}
-            return self._send(206, body[start:], extra=extra, cut=fault == "cut")
-        self._send(200, body, cut=fault == "cut")
+            # wrong206: the headers promise the asked range, the body is the file's start
+            sent = body[: len(body) - start] if fault == "wrong206" else body[start:]
+            return self._send(206, sent, extra=extra, cut_at=len(sent) // 2 if fault == "cut" else None)
+        self._send(200, body, cut_at=len(body) // 2 if fault == "cut" else None)
 
-    def _send(self, code, body, content_type="application/octet-stream", extra=None, cut=False) -> None:
+    def _send(
+        self, code, body, content_type="application/octet-stream", extra=None, cut_at=None, length=True,
+        drip_s=0.0,
+    ) -> None:  # fmt: skip
         self.send_response(code)
         self.send_header("Content-Type", content_type)
-        self.send_header("Content-Length", str(len(body)))
+        if length:
+            self.send_header("Content-Length", str(len(body)))
         self.send_header("Accept-Ranges", "bytes")
         for key, value in (extra or {}).items():
             self.send_header(key, value)
         self.end_headers()
-        # a cut sends half the promised bytes and drops the connection
-        self.wfile.write(body[: len(body) // 2] if cut else body)
-        if cut:
+        if drip_s:
+            return self._drip(body, drip_s)
+        # a cut sends the bytes before `cut_at` and drops the connection
+        self.wfile.write(body if cut_at is None else body[:cut_at])
+        if cut_at is not None or not length:
             self.wfile.flush()
             self.close_connection = True
+
+    def _drip(self, body: bytes, seconds: float) -> None:
+        try:
+            for i in range(len(body)):
+                self.wfile.write(body[i : i + 1])
+                self.wfile.flush()
+                time.sleep(seconds)
+        except OSError:  # the client gave up: what the test wants
+            pass
+        self.close_connection = True
+
+
+class QuietServer(ThreadingHTTPServer):
+    """A client hanging up mid-body is what several tests do on purpose: no traceback for it."""
+
+    def handle_error(self, request, client_address) -> None:
+        pass
 
 
 def _range_start(header: str | None) -> int:
@@ -95,7 +134,7 @@ def raise_server(raw_bodies) -> Iterator[tuple[str, ServerState]]:
     """(base URL, state) of a loopback server serving the RAW files under /NEF/<name>."""
     state = ServerState(files={f"/NEF/{name}": body for name, body in raw_bodies.items()})
     handler = type("Handler", (FaultyHandler,), {"state": state})
-    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    server = QuietServer(("127.0.0.1", 0), handler)
     server.daemon_threads = True
     thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
     thread.start()
