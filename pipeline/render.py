@@ -68,12 +68,12 @@ def linear_from_mosaic(mosaic: np.ndarray, decoded: DecodedRaw, settings: Refere
     """Demosaic, downsample to the working size, white-balance and colour-correct.
 
     Args:
-        mosaic: float32 (Hm, Wm) RGGB mosaic, 0..1 (`decoded.mosaic` or a noisy copy).
+        mosaic: float32 (Hm, Wm) Bayer mosaic of order `decoded.cfa`, 0..1 (`decoded.mosaic` or a noisy copy).
 
     Returns:
         float32 (H, W, 3) linear sRGB, (H, W) = `decoded.size`, not clipped.
     """
-    camera = demosaic(mosaic, settings.demosaic)
+    camera = demosaic(mosaic, settings.demosaic, decoded.cfa)
     if camera.shape[:2] != decoded.size:
         # Area averaging of linear light: the correct downsampling for a camera image.
         camera = cv2.resize(camera, decoded.size[::-1], interpolation=cv2.INTER_AREA)
