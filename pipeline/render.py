@@ -174,7 +174,7 @@ def render_variant(
         )
     params = dict(preset.level(level))
     image = renderer(ref, params, variant_rng(seed, ref.decoded.ref_id, dist_type, level))
-    return Variant(dist_type, level, image)
+    return Variant(dist_type, level, image, isp=preset.describe(level))
 
 
 def render_variants(

@@ -33,6 +33,25 @@ def test_two_way_types_alternate(presets) -> None:  # noqa: ANN001
     assert all(c < 1 for c in contrasts[0::2]) and all(c > 1 for c in contrasts[1::2])
 
 
+def test_each_level_describes_its_parameter(presets) -> None:  # noqa: ANN001
+    under = next(k for k in range(1, 21) if presets.distortions["exposure"].level(k)["ev"] < 0)
+    assert presets.distortions["exposure"].describe(under) == {
+        "module": "exposure",
+        "name": "ev",
+        "value": presets.distortions["exposure"].level(under)["ev"],
+        "unit": "EV (stops of gain on linear RGB)",
+        "direction": "under",
+        "params": {"ev": presets.distortions["exposure"].level(under)["ev"]},
+    }
+    noise = presets.distortions["noise"].describe(20)
+    assert noise["name"] == "shot" and noise["direction"] is None and set(noise["params"]) == {"shot", "read"}
+    for name, preset in presets.distortions.items():
+        for k in range(1, 21):
+            described = preset.describe(k)
+            assert described["value"] == preset.level(k)[described["name"]], (name, k)
+            assert (described["direction"] is None) == (name not in ("exposure", "contrast")), (name, k)
+
+
 def _copy_with(tmp_path: Path, edit) -> Path:  # noqa: ANN001
     folder = tmp_path / "presets"
     folder.mkdir()
@@ -66,8 +85,25 @@ def _set(path: tuple, value):  # noqa: ANN001, ANN202
         (lambda d: d["contrast"]["levels"].pop(), "contrast.levels", "exactly 20 levels"),
         (_set(("sharpness",), {"module": "blur"}), "<top level>", "keys blur, colorfulness"),
         (_set(("exposure", "module"), "tone"), "exposure.module", "allowed: exposure"),
+        (_set(("blur", "parameter", "name"), "sigma"), "blur.parameter.name", "keys radius"),
+        (
+            lambda d: d["contrast"]["parameter"].pop("below"),
+            "contrast.parameter",
+            "neutral, below and above together",
+        ),
+        (lambda d: d["noise"].pop("parameter"), "noise", "keys levels, module, ordering, parameter"),
     ],
-    ids=["out-of-range", "quality-zero", "unknown-key", "19-levels", "unknown-type", "wrong-module"],
+    ids=[
+        "out-of-range",
+        "quality-zero",
+        "unknown-key",
+        "19-levels",
+        "unknown-type",
+        "wrong-module",
+        "parameter-not-a-level-key",
+        "direction-missing",
+        "no-parameter",
+    ],
 )
 def test_bad_preset_names_file_key_and_range(tmp_path: Path, edit, key: str, allowed: str) -> None:  # noqa: ANN001
     folder = _copy_with(tmp_path, edit)
