@@ -212,18 +212,32 @@ def render_variants(
             yield render_variant(ref, presets, dist_type, level, seed)
 
 
+# Folder layouts of the distorted images -> the folder index of level 1. "default" numbers the folders
+# by level (<Type>_1 .. <Type>_20); "authors" is the authors' released SEAGULL-100w (<Type>_0 .. <Type>_19),
+# so tools written for that release read this project's output unchanged.
+RELEASE_LAYOUTS: dict[str, int] = {"default": 1, "authors": 0}
+
+
 def release_path(
-    out_dir: Path | str, ref_id: str, dist_type: str | None = None, level: int | None = None
+    out_dir: Path | str,
+    ref_id: str,
+    dist_type: str | None = None,
+    level: int | None = None,
+    layout: str = "default",
 ) -> Path:
-    """Where the authors' release layout keeps an image.
+    """Where the release layout keeps an image.
 
     `Ref.Images/<id>.png` for the reference (dist_type None), else
-    `Dist.Images/<Type>/<Type>_<k>/<id>.png` with Type spelled as in `RELEASE_NAMES`.
+    `Dist.Images/<Type>/<Type>_<n>/<id>.png` with Type spelled as in `RELEASE_NAMES` and n the level's
+    folder index in `layout` (`RELEASE_LAYOUTS`: level k is folder k by default, k - 1 in "authors").
     """
+    if layout not in RELEASE_LAYOUTS:
+        raise ValueError(f"unknown layout {layout!r}; choose one of {sorted(RELEASE_LAYOUTS)}")
     if dist_type is None:
         return Path(out_dir) / "Ref.Images" / f"{ref_id}.png"
     name = RELEASE_NAMES[dist_type]
-    return Path(out_dir) / "Dist.Images" / name / f"{name}_{level}" / f"{ref_id}.png"
+    index = level - 1 + RELEASE_LAYOUTS[layout]
+    return Path(out_dir) / "Dist.Images" / name / f"{name}_{index}" / f"{ref_id}.png"
 
 
 def write_png(path: Path, image: np.ndarray) -> Path:
