@@ -13,7 +13,8 @@ this mosaic, before demosaicing, and all 120 variants render from this one decod
   and the mosaic is rotated upright by quarter turns, a pure permutation that turns the order into
   another Bayer order (recorded in `cfa`). Every colour therefore stays registered as LibRaw's does.
 - **A smaller RAW** (or `size=None`): there are fewer photosites than the mosaic needs. LibRaw demosaics
-  the sensor once with AHD (its own best general method) and rotates it upright; the linear camera
+  the sensor once with AHD (its own best general method, plus dcraw's false-colour median filter) and
+  rotates it upright; the linear camera
   RGB is resized to the mosaic's size and sampled back into an RGGB mosaic. The chroma artefacts are
   then LibRaw AHD's, not those of demosaicing the native mosaic at 1x, and a level means the same
   on a small RAW as on a large one (noise, blur and JPEG act on the same 2x grid).
@@ -220,12 +221,22 @@ def _shifted(plane: np.ndarray, shift_y: float, shift_x: float) -> np.ndarray:
     return np.clip(moved, 0.0, 1.0, out=moved)
 
 
-def _mosaic_from_libraw(raw: rawpy.RawPy, wb_gains: np.ndarray, size: tuple[int, int]) -> np.ndarray:
-    """An RGGB mosaic of `size` (upright) sampled from LibRaw's AHD demosaic of the whole sensor.
+# dcraw's `-m 3`: median filters on R-G and B-G after AHD remove most of its false colour on fine detail
+# (china photograph at 1x: PSNR to the photograph 23.8 -> 25.0 dB; the gap in level PSNR between a 1x
+# and a 4x RAW of that scene falls from 4.5 to 1.0 dB at worst, JPEG level 1).
+FALSE_COLOUR_MEDIAN_PASSES = 3
+
+
+def libraw_camera_rgb(
+    raw: rawpy.RawPy, wb_gains: np.ndarray, median_passes: int = FALSE_COLOUR_MEDIAN_PASSES
+) -> np.ndarray:
+    """The whole sensor demosaiced by LibRaw AHD, upright: float32 (H, W, 3) camera RGB, 1.0 = white level.
+
+    `median_passes` of LibRaw's false-colour median filter follow AHD (0: AHD alone).
 
     LibRaw demosaics white-balanced data (AHD chooses directions by colour differences); the gains are
     scaled so that the largest is 1 and `HighlightMode.Ignore` keeps LibRaw from clipping a channel
-    early, then divided out again: the mosaic holds un-balanced camera values like the other path.
+    early, then divided out again: the result holds un-balanced camera values like the mosaic.
     """
     relative = np.asarray(wb_gains, dtype=np.float64) / float(np.max(wb_gains))
     rgb = raw.postprocess(
@@ -237,8 +248,14 @@ def _mosaic_from_libraw(raw: rawpy.RawPy, wb_gains: np.ndarray, size: tuple[int,
         no_auto_bright=True,
         highlight_mode=rawpy.HighlightMode.Ignore,
         adjust_maximum_thr=0.0,
+        median_filter_passes=median_passes,
     )
-    camera = rgb.astype(np.float32) / np.float32(65535.0) / relative.astype(np.float32)
+    return rgb.astype(np.float32) / np.float32(65535.0) / relative.astype(np.float32)
+
+
+def _mosaic_from_libraw(raw: rawpy.RawPy, wb_gains: np.ndarray, size: tuple[int, int]) -> np.ndarray:
+    """An RGGB mosaic of `size` (upright) sampled from LibRaw's AHD demosaic of the whole sensor."""
+    camera = libraw_camera_rgb(raw, wb_gains)
     growing = size[0] > camera.shape[0] or size[1] > camera.shape[1]
     camera = cv2.resize(camera, size[::-1], interpolation=cv2.INTER_CUBIC if growing else cv2.INTER_AREA)
     np.clip(camera, 0.0, 1.0, out=camera)
