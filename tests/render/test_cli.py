@@ -23,6 +23,17 @@ def test_sample_command(tmp_path: Path) -> None:
     assert sorted(p.name for p in (tmp_path / "raw").iterdir()) == ["astronaut.dng", "chelsea.dng"]
 
 
+def test_sample_command_other_bayer_order_and_portrait(tmp_path: Path) -> None:
+    import rawpy
+
+    args = ["sample", str(tmp_path / "raw"), "-n", "1", "--no-cache", "--cfa", "BGGR", "--orientation", "6"]
+    result = CliRunner().invoke(main, args)
+    assert result.exit_code == 0, result.output
+    with rawpy.imread(str(tmp_path / "raw" / "astronaut.dng")) as raw:
+        order = "".join(chr(raw.color_desc[c]) for c in raw.raw_pattern.ravel())
+        assert (order, raw.sizes.flip) == ("BGGR", 6)
+
+
 def test_render_writes_release_layout(tmp_path: Path, sample_paths: list[Path]) -> None:
     raw = tmp_path / "raw"
     raw.mkdir()
