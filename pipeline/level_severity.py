@@ -5,7 +5,9 @@ module measures that, by two independent full-reference measures:
 
 - `ssim`: 1 - SSIM (scikit-image, RGB, 8-bit range), a structural measure without learned weights;
 - the build's label metric (`pipeline.labels.metrics`, `DEFAULT_METRIC` unless told otherwise):
-  1 - its normalised quality, the quantity the labels are made of.
+  1 - its normalised quality, the quantity the labels are made of, *without* the clip to 0..1 (the
+  labels clip a score past the calibrated `worst` to quality 0; the order of levels beyond it is still
+  measurable and still matters).
 
 `severity_curves` gives, for every type, a (images, 20) array per measure; the presets' two-way types
 (exposure, contrast) list their 20 parameters in the order of the label metric's mean over the embedded
@@ -35,7 +37,7 @@ def ssim_degradation(reference: np.ndarray, image: np.ndarray) -> float:
 
 
 def metric_degradation(metric: Any, reference: np.ndarray, images: Sequence[np.ndarray]) -> np.ndarray:
-    """1 - normalised quality (float (N,)) of uint8 images against one uint8 reference, by a label metric."""
+    """1 - unclipped normalised quality (float (N,)) of uint8 images against a uint8 reference, by a label metric."""
     import torch
 
     def tensor(batch: np.ndarray) -> torch.Tensor:
@@ -44,8 +46,9 @@ def metric_degradation(metric: Any, reference: np.ndarray, images: Sequence[np.n
         )
 
     prepared = metric.prepare(tensor(reference[None]).to(metric.device))
-    raw = metric.raw(tensor(np.stack(images)).to(metric.device), prepared)
-    return 1.0 - metric.normalise(raw).astype(np.float64)
+    raw = metric.raw(tensor(np.stack(images)).to(metric.device), prepared).double().cpu().numpy()
+    best, worst = metric.settings.best, metric.settings.worst
+    return (raw - best) / (worst - best)  # 0 = identical, 1 = the calibrated worst, may exceed 1
 
 
 def severity_curves(
@@ -88,3 +91,48 @@ def spearman_per_image(degradation: np.ndarray) -> np.ndarray:
 
     levels = np.arange(1, degradation.shape[1] + 1)
     return np.array([spearmanr(levels, row).statistic for row in degradation])
+
+
+def severity_chain(
+    means: np.ndarray, directions: Sequence[str] | None = None, n_levels: int = 20
+) -> list[int]:
+    """Pick and order `n_levels` candidates so that every measure's mean degradation rises at each level.
+
+    The rule: level 1 is the mildest candidate; each next level is the mildest candidate whose
+    degradation exceeds the previous level's by a factor of at least (1 + g) in *every* measure
+    (mildest = the smallest such step). With `directions` (two-way types), a candidate of the other
+    direction than the previous level's is taken whenever one qualifies, so both directions stay in
+    the range while the order follows the measurements. g is the largest growth for which the chain
+    still reaches `n_levels` levels (bisection).
+
+    Args:
+        means: float (candidates, measures), mean degradation over the sample, > 0, larger = worse.
+        directions: the direction of each candidate (e.g. "under", "over"), or None.
+
+    Returns:
+        `n_levels` candidate indices, level 1 first.
+    """
+    scaled = means / means.max(axis=0)
+    start = int(np.argmin(scaled.sum(axis=1)))
+    labels = np.asarray(directions if directions is not None else [""] * len(means))
+
+    def chain(growth: float) -> list[int]:
+        picked = [start]
+        while len(picked) < n_levels:
+            ratios = means / means[picked[-1]]
+            allowed = np.flatnonzero((ratios >= 1.0 + growth).all(axis=1))
+            switched = allowed[labels[allowed] != labels[picked[-1]]]
+            pool = switched if switched.size else allowed
+            if pool.size == 0:
+                break
+            picked.append(int(pool[np.argmin(ratios[pool].max(axis=1))]))
+        return picked
+
+    low, high = 0.0, 4.0
+    for _ in range(40):
+        middle = (low + high) / 2
+        low, high = (middle, high) if len(chain(middle)) >= n_levels else (low, middle)
+    picked = chain(low)
+    if len(picked) < n_levels:
+        raise ValueError(f"only {len(picked)} candidates rise in every measure; give more candidates")
+    return picked

@@ -98,6 +98,9 @@ CFA_ORDERS: dict[str, tuple[int, int, int, int]] = {
     "GBRG": (1, 2, 0, 1),
 }
 EXIF_ORIENTATIONS = (1, 3, 6, 8)  # the rotations (no mirroring) that cameras write
+# EXIF orientation -> counter-clockwise quarter turns from the upright photograph to the sensor's frame:
+# a camera held in portrait records the scene turned, and the tag tells viewers how to turn it back.
+_SENSOR_TURNS = {1: 0, 3: 2, 6: 1, 8: 3}
 
 
 def unprocess(rgb: np.ndarray, wb_gains: np.ndarray, config: SampleConfig) -> np.ndarray:
@@ -109,14 +112,19 @@ def unprocess(rgb: np.ndarray, wb_gains: np.ndarray, config: SampleConfig) -> np
         config: the simulated sensor.
 
     Returns:
-        uint16 (H', W') Bayer mosaic, H' and W' = even crop of the upsampled size, values in
+        uint16 (H', W') Bayer mosaic in the sensor's frame (the photograph turned as orientation
+        `config.orientation` undoes), H' and W' = even crop of the upsampled size, values in
         [black_level, white_level].
     """
+    if config.orientation not in _SENSOR_TURNS:
+        raise ValueError(f"EXIF orientation must be one of {EXIF_ORIENTATIONS}, got {config.orientation}")
     image = rgb.astype(np.float32) / 255.0
     if config.upscale != 1:
         size = (image.shape[1] * config.upscale, image.shape[0] * config.upscale)
         image = np.clip(cv2.resize(image, size, interpolation=cv2.INTER_CUBIC), 0.0, 1.0)
-    image = image[: image.shape[0] // 2 * 2, : image.shape[1] // 2 * 2]
+    image = np.rot90(
+        image[: image.shape[0] // 2 * 2, : image.shape[1] // 2 * 2], _SENSOR_TURNS[config.orientation]
+    )
     linear = srgb_decode(inverse_smoothstep(image))
     camera = np.clip(linear @ cam_from_srgb(NIKON_D7000_XYZ_TO_CAM).T, 0.0, 1.0) / wb_gains
     if config.cfa not in CFA_ORDERS:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
+import numpy as np
 import pytest
 import yaml
 
@@ -26,11 +27,27 @@ def test_packaged_presets(presets) -> None:  # noqa: ANN001
         presets.distortions["blur"].level(1)["radius"] = 3.0  # read-only
 
 
-def test_two_way_types_alternate(presets) -> None:  # noqa: ANN001
-    evs = [presets.distortions["exposure"].level(k)["ev"] for k in range(1, 21)]
-    assert all(ev < 0 for ev in evs[0::2]) and all(ev > 0 for ev in evs[1::2])
-    contrasts = [presets.distortions["contrast"].level(k)["contrast"] for k in range(1, 21)]
-    assert all(c < 1 for c in contrasts[0::2]) and all(c > 1 for c in contrasts[1::2])
+def test_two_way_types_keep_both_directions(presets) -> None:  # noqa: ANN001
+    # Under- and over-exposure (lower and higher contrast) are both real; their order is measured.
+    for name, key, neutral in (("exposure", "ev", 0.0), ("contrast", "contrast", 1.0)):
+        values = [presets.distortions[name].level(k)[key] for k in range(1, 21)]
+        assert min(values) < neutral < max(values), (name, values)
+        assert len(set(values)) == 20 and neutral not in values, (name, values)
+
+
+def test_stored_severity_rises_for_every_type_and_measure() -> None:
+    # isp_presets/level_severity.yaml: the measurement behind the level order (bench/bench_levels.py).
+    stored = yaml.safe_load((PRESETS_DIR / "level_severity.yaml").read_text())
+    assert set(stored["levels"]) == set(DISTORTION_TYPES)
+    for name, by_measure in stored["levels"].items():
+        assert len(by_measure) >= 2, name  # SSIM and the label metric
+        for measure, entry in by_measure.items():
+            mean = entry["mean"]
+            assert len(mean) == N_LEVELS_PER_TYPE and bool((np.diff(mean) > 0).all()), (
+                name,
+                measure,
+            )
+            assert entry["spearman_min"] >= 0.9, (name, measure)
 
 
 def test_each_level_describes_its_parameter(presets) -> None:  # noqa: ANN001
