@@ -74,6 +74,7 @@ def bench_file(path: Path, presets, size: int, naive_per_type: int) -> dict:  # 
         "raw_size": list(decoded.raw_size),
         "working_size": list(decoded.size),
         "mosaic_size": list(decoded.mosaic.shape),
+        "mosaic_source": decoded.mosaic_source,  # "sensor" (planes resampled) or "libraw_ahd" (small RAW)
         "seconds": {
             "decode": t_decode,
             "reference": t_reference,
@@ -104,11 +105,11 @@ def bench_stages(path: Path, presets, size: int) -> dict[str, float]:  # noqa: A
     ref = prepare_reference(decoded, presets)
     rng = np.random.default_rng(0)
     lut = display_lut("smoothstep", 1.0)
-    camera = demosaic(decoded.mosaic)
+    camera = demosaic(decoded.mosaic, cfa=decoded.cfa)
     stages = {
         "decode_raw": lambda: decode_raw(path, size=size),
         "mosaic_noise": lambda: add_mosaic_noise(decoded.mosaic, 0.01, 0.01, rng),
-        "demosaic": lambda: demosaic(decoded.mosaic),
+        "demosaic": lambda: demosaic(decoded.mosaic, cfa=decoded.cfa),
         "downsample_to_working": lambda: cv2.resize(camera, decoded.size[::-1], interpolation=cv2.INTER_AREA),
         "demosaic_wb_matrix_total": lambda: linear_from_mosaic(decoded.mosaic, decoded, presets.reference),
         "defocus_blur_r8": lambda: apply_defocus(ref.exposed, 8.0),

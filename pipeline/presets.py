@@ -41,26 +41,70 @@ class ReferenceSettings:
 
 
 @dataclass(frozen=True)
+class LevelParameter:
+    """The parameter a type's levels are known by (isp_presets/distortions.yaml `parameter`).
+
+    Attributes:
+        name: its key in each level's mapping (e.g. "ev").
+        unit: what its value means (e.g. "EV (stops of gain on linear RGB)").
+        neutral: for two-way types, the reference's value; None for one-way types.
+        below, above: for two-way types, the direction names of values below / above `neutral`.
+    """
+
+    name: str
+    unit: str
+    neutral: float | None = None
+    below: str | None = None
+    above: str | None = None
+
+    def direction(self, value: float) -> str | None:
+        """The direction of `value` ("under", "over", ...); None for a one-way type."""
+        if self.neutral is None:
+            return None
+        return self.below if value < self.neutral else self.above
+
+
+@dataclass(frozen=True)
 class DistortionPreset:
     """One distortion type: the ISP module it acts in and its 20 levels (level k = levels[k - 1]).
 
     Attributes:
         dist_type: one of `pipeline.taxonomy.DISTORTION_TYPES`.
         module: the ISP stage that applies it (exposure, mosaic_noise, blur, tone, color, compression).
-        ordering: how the 20 levels are ordered (for two-way types, how directions alternate).
+        ordering: how the 20 levels are ordered (the rule and how it was measured).
         levels: 20 read-only mappings of parameter name -> value.
+        parameter: the parameter the levels are known by, with its unit and directions.
     """
 
     dist_type: str
     module: str
     ordering: str
     levels: tuple[Mapping[str, Any], ...]
+    parameter: LevelParameter
 
     def level(self, k: int) -> Mapping[str, Any]:
         """The parameters of level k (1 = mildest .. 20 = strongest)."""
         if not 1 <= k <= len(self.levels):
             raise ValueError(f"{self.dist_type}: level must be in 1..{len(self.levels)}, got {k}")
         return self.levels[k - 1]
+
+    def describe(self, k: int) -> dict[str, Any]:
+        """The ISP parameter that makes level k, as recorded with each distorted sample.
+
+        Returns:
+            {"module", "name", "value", "unit", "direction" (None for one-way types), "params" (all of
+            the level's parameters, e.g. noise's shot and read)}.
+        """
+        params = dict(self.level(k))
+        value = params[self.parameter.name]
+        return {
+            "module": self.module,
+            "name": self.parameter.name,
+            "value": value,
+            "unit": self.parameter.unit,
+            "direction": self.parameter.direction(value),
+            "params": params,
+        }
 
 
 @dataclass(frozen=True)
@@ -92,10 +136,22 @@ def load_presets(path: Path | str | None = None) -> ISPPresets:
             module=distortions[name]["module"],
             ordering=" ".join(distortions[name]["ordering"].split()),
             levels=tuple(MappingProxyType(dict(level)) for level in distortions[name]["levels"]),
+            parameter=_parameter(folder / DISTORTIONS_FILE, name, distortions[name]),
         )
         for name in DISTORTION_TYPES
     }
     return ISPPresets(ReferenceSettings(**reference), MappingProxyType(presets), folder)
+
+
+def _parameter(path: Path, dist_type: str, entry: dict[str, Any]) -> LevelParameter:
+    parameter = LevelParameter(**entry["parameter"])
+    missing = [k + 1 for k, level in enumerate(entry["levels"]) if parameter.name not in level]
+    if missing:
+        raise PresetError(
+            f"{path}: {dist_type}.parameter.name is {parameter.name!r} but level(s) {missing} have no such "
+            f"key (allowed: keys {', '.join(sorted(entry['levels'][0]))})"
+        )
+    return parameter
 
 
 def _read_yaml(path: Path) -> Any:
@@ -133,6 +189,8 @@ def _allowed(error: jsonschema.ValidationError) -> str:
     schema = error.schema if isinstance(error.schema, dict) else {}
     if error.validator in ("minItems", "maxItems"):
         return f"exactly {schema.get('minItems')} levels, level 1 = mildest"
+    if error.validator == "dependentRequired":
+        return "neutral, below and above together (a two-way type) or none of them (one-way)"
     if error.validator in ("additionalProperties", "required"):
         return "keys " + ", ".join(sorted(schema.get("properties", {})))
     if error.validator in ("enum", "const"):

@@ -20,11 +20,14 @@ class Variant:
         dist_type: one of `pipeline.taxonomy.DISTORTION_TYPES`.
         level: 1 (mildest) .. 20 (strongest).
         image: uint8 array (H, W, 3), sRGB, the same H and W as its reference.
+        isp: the ISP parameter that made it (`DistortionPreset.describe`: module, name, value, unit,
+            direction, params), or None where unknown (e.g. images read back from a render folder).
     """
 
     dist_type: str
     level: int
     image: np.ndarray
+    isp: dict[str, Any] | None = None
 
 
 @dataclass(frozen=True)

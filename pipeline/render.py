@@ -68,12 +68,12 @@ def linear_from_mosaic(mosaic: np.ndarray, decoded: DecodedRaw, settings: Refere
     """Demosaic, downsample to the working size, white-balance and colour-correct.
 
     Args:
-        mosaic: float32 (Hm, Wm) RGGB mosaic, 0..1 (`decoded.mosaic` or a noisy copy).
+        mosaic: float32 (Hm, Wm) Bayer mosaic of order `decoded.cfa`, 0..1 (`decoded.mosaic` or a noisy copy).
 
     Returns:
         float32 (H, W, 3) linear sRGB, (H, W) = `decoded.size`, not clipped.
     """
-    camera = demosaic(mosaic, settings.demosaic)
+    camera = demosaic(mosaic, settings.demosaic, decoded.cfa)
     if camera.shape[:2] != decoded.size:
         # Area averaging of linear light: the correct downsampling for a camera image.
         camera = cv2.resize(camera, decoded.size[::-1], interpolation=cv2.INTER_AREA)
@@ -174,7 +174,7 @@ def render_variant(
         )
     params = dict(preset.level(level))
     image = renderer(ref, params, variant_rng(seed, ref.decoded.ref_id, dist_type, level))
-    return Variant(dist_type, level, image)
+    return Variant(dist_type, level, image, isp=preset.describe(level))
 
 
 def render_variants(
@@ -212,18 +212,32 @@ def render_variants(
             yield render_variant(ref, presets, dist_type, level, seed)
 
 
+# Folder layouts of the distorted images -> the folder index of level 1. "default" numbers the folders
+# by level (<Type>_1 .. <Type>_20); "authors" is the authors' released SEAGULL-100w (<Type>_0 .. <Type>_19),
+# so tools written for that release read this project's output unchanged.
+RELEASE_LAYOUTS: dict[str, int] = {"default": 1, "authors": 0}
+
+
 def release_path(
-    out_dir: Path | str, ref_id: str, dist_type: str | None = None, level: int | None = None
+    out_dir: Path | str,
+    ref_id: str,
+    dist_type: str | None = None,
+    level: int | None = None,
+    layout: str = "default",
 ) -> Path:
-    """Where the authors' release layout keeps an image.
+    """Where the release layout keeps an image.
 
     `Ref.Images/<id>.png` for the reference (dist_type None), else
-    `Dist.Images/<Type>/<Type>_<k>/<id>.png` with Type spelled as in `RELEASE_NAMES`.
+    `Dist.Images/<Type>/<Type>_<n>/<id>.png` with Type spelled as in `RELEASE_NAMES` and n the level's
+    folder index in `layout` (`RELEASE_LAYOUTS`: level k is folder k by default, k - 1 in "authors").
     """
+    if layout not in RELEASE_LAYOUTS:
+        raise ValueError(f"unknown layout {layout!r}; choose one of {sorted(RELEASE_LAYOUTS)}")
     if dist_type is None:
         return Path(out_dir) / "Ref.Images" / f"{ref_id}.png"
     name = RELEASE_NAMES[dist_type]
-    return Path(out_dir) / "Dist.Images" / name / f"{name}_{level}" / f"{ref_id}.png"
+    index = level - 1 + RELEASE_LAYOUTS[layout]
+    return Path(out_dir) / "Dist.Images" / name / f"{name}_{index}" / f"{ref_id}.png"
 
 
 def write_png(path: Path, image: np.ndarray) -> Path:

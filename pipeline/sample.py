@@ -6,8 +6,8 @@ raw denoising", then written as a 16-bit DNG that rawpy/LibRaw decodes like any 
 
     sRGB uint8 -> upsample 2x -> inverse smoothstep tone curve -> inverse sRGB gamma (linear sRGB)
     -> camera RGB (inverse of the camera colour matrix) -> divide by the as-shot white-balance gains
-    -> RGGB mosaic -> black level + 14-bit range -> DNG (BlackLevel, WhiteLevel, CFAPattern,
-    AsShotNeutral, ColorMatrix1)
+    -> Bayer mosaic (RGGB by default; any of the four 2x2 orders) -> black level + 14-bit range
+    -> DNG (BlackLevel, WhiteLevel, CFAPattern, AsShotNeutral, ColorMatrix1, Orientation)
 
 The 2x upsampling makes the RAW larger than the default 1,024-px working size, so the decode stage
 downsamples as it would a real sensor. The files are made at run time (never committed) and, given a
@@ -25,7 +25,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 from pidng.core import RAW2DNG
-from pidng.defs import CalibrationIlluminant, CFAPattern, DNGVersion, Orientation, PhotometricInterpretation
+from pidng.defs import CalibrationIlluminant, DNGVersion, PhotometricInterpretation
 from pidng.dng import DNGTags, Tag
 
 from pipeline.isp.color_matrix import cam_from_srgb
@@ -49,6 +49,8 @@ class SampleConfig:
     white_level: int = 16383  # 14-bit ADC range, stored in 16-bit samples (pidng's packing is broken)
     red_gain: tuple[float, float] = (1.8, 2.4)  # range of as-shot R gains (daylight on Nikon sensors)
     blue_gain: tuple[float, float] = (1.3, 1.8)  # range of as-shot B gains
+    cfa: str = "RGGB"  # the 2x2 colour-filter order; RAISE's Nikons and other bodies use the other three
+    orientation: int = 1  # EXIF orientation tag (1 upright, 3 180 deg, 6 and 8 portrait): how to display it
 
 
 def _skimage(name: str) -> Callable[[], np.ndarray]:
@@ -88,8 +90,21 @@ SAMPLE_PHOTOS: dict[str, Callable[[], np.ndarray]] = {
 }
 
 
+# The 2x2 colour-filter orders of Bayer sensors: the colour (0 R, 1 G, 2 B) of each site, row by row.
+CFA_ORDERS: dict[str, tuple[int, int, int, int]] = {
+    "RGGB": (0, 1, 1, 2),
+    "BGGR": (2, 1, 1, 0),
+    "GRBG": (1, 0, 2, 1),
+    "GBRG": (1, 2, 0, 1),
+}
+EXIF_ORIENTATIONS = (1, 3, 6, 8)  # the rotations (no mirroring) that cameras write
+# EXIF orientation -> counter-clockwise quarter turns from the upright photograph to the sensor's frame:
+# a camera held in portrait records the scene turned, and the tag tells viewers how to turn it back.
+_SENSOR_TURNS = {1: 0, 3: 2, 6: 1, 8: 3}
+
+
 def unprocess(rgb: np.ndarray, wb_gains: np.ndarray, config: SampleConfig) -> np.ndarray:
-    """Turn an sRGB photograph into the RGGB mosaic a camera would have recorded.
+    """Turn an sRGB photograph into the Bayer mosaic (order `config.cfa`) a camera would have recorded.
 
     Args:
         rgb: uint8 (H, W, 3) sRGB photograph.
@@ -97,27 +112,35 @@ def unprocess(rgb: np.ndarray, wb_gains: np.ndarray, config: SampleConfig) -> np
         config: the simulated sensor.
 
     Returns:
-        uint16 (H', W') RGGB mosaic, H' and W' = even crop of the upsampled size, values in
+        uint16 (H', W') Bayer mosaic in the sensor's frame (the photograph turned as orientation
+        `config.orientation` undoes), H' and W' = even crop of the upsampled size, values in
         [black_level, white_level].
     """
+    if config.orientation not in _SENSOR_TURNS:
+        raise ValueError(f"EXIF orientation must be one of {EXIF_ORIENTATIONS}, got {config.orientation}")
     image = rgb.astype(np.float32) / 255.0
     if config.upscale != 1:
         size = (image.shape[1] * config.upscale, image.shape[0] * config.upscale)
         image = np.clip(cv2.resize(image, size, interpolation=cv2.INTER_CUBIC), 0.0, 1.0)
-    image = image[: image.shape[0] // 2 * 2, : image.shape[1] // 2 * 2]
+    image = np.rot90(
+        image[: image.shape[0] // 2 * 2, : image.shape[1] // 2 * 2], _SENSOR_TURNS[config.orientation]
+    )
     linear = srgb_decode(inverse_smoothstep(image))
     camera = np.clip(linear @ cam_from_srgb(NIKON_D7000_XYZ_TO_CAM).T, 0.0, 1.0) / wb_gains
+    if config.cfa not in CFA_ORDERS:
+        raise ValueError(f"unknown CFA order {config.cfa!r}; choose one of {sorted(CFA_ORDERS)}")
     mosaic = np.empty(camera.shape[:2], dtype=np.float64)
-    mosaic[0::2, 0::2] = camera[0::2, 0::2, 0]  # R
-    mosaic[0::2, 1::2] = camera[0::2, 1::2, 1]  # G
-    mosaic[1::2, 0::2] = camera[1::2, 0::2, 1]  # G
-    mosaic[1::2, 1::2] = camera[1::2, 1::2, 2]  # B
+    for site, colour in enumerate(CFA_ORDERS[config.cfa]):
+        row, col = divmod(site, 2)
+        mosaic[row::2, col::2] = camera[row::2, col::2, colour]
     span = config.white_level - config.black_level
     return np.round(config.black_level + mosaic * span).astype(np.uint16)
 
 
 def write_dng(path: Path, mosaic: np.ndarray, wb_gains: np.ndarray, config: SampleConfig) -> Path:
-    """Write an RGGB uint16 mosaic (H, W) as an uncompressed 16-bit DNG; returns the path."""
+    """Write a Bayer uint16 mosaic (H, W) of order `config.cfa` as an uncompressed 16-bit DNG; returns the path."""
+    if config.orientation not in EXIF_ORIENTATIONS:
+        raise ValueError(f"EXIF orientation must be one of {EXIF_ORIENTATIONS}, got {config.orientation}")
     height, width = mosaic.shape
     neutral = 1.0 / np.asarray(wb_gains, dtype=np.float64)
     tags = DNGTags()
@@ -126,12 +149,12 @@ def write_dng(path: Path, mosaic: np.ndarray, wb_gains: np.ndarray, config: Samp
         (Tag.ImageLength, height),
         (Tag.TileWidth, width),
         (Tag.TileLength, height),
-        (Tag.Orientation, Orientation.Horizontal),
+        (Tag.Orientation, config.orientation),
         (Tag.PhotometricInterpretation, PhotometricInterpretation.Color_Filter_Array),
         (Tag.SamplesPerPixel, 1),
         (Tag.BitsPerSample, 16),
         (Tag.CFARepeatPatternDim, [2, 2]),
-        (Tag.CFAPattern, CFAPattern.RGGB),
+        (Tag.CFAPattern, list(CFA_ORDERS[config.cfa])),
         (Tag.BlackLevel, config.black_level),
         (Tag.WhiteLevel, config.white_level),
         (Tag.ColorMatrix1, [[int(round(v * 10000)), 10000] for v in NIKON_D7000_XYZ_TO_CAM.ravel()]),

@@ -33,7 +33,7 @@ def write_card(out_dir: Path, stats: list[Any], title: str = "SEAGULL-100w") -> 
     out_dir = Path(out_dir)
     frame = read_manifest(out_dir).to_pandas()
     labelled = frame.dropna(subset=["quality"])
-    sections = [f"# {title}\n", _counts(stats, frame), _provenance(frame)]
+    sections = [f"# {title}\n", _counts(stats, frame), _provenance(frame), _isp_parameters(frame)]
     if len(labelled):
         _quality_figure(labelled).savefig(out_dir / QUALITY_FIGURE, dpi=110)
         _histogram_figure(labelled).savefig(out_dir / HISTOGRAM_FIGURE, dpi=110)
@@ -67,6 +67,27 @@ def _provenance(frame: pd.DataFrame) -> str:
         values = sorted(str(v) for v in frame[column].dropna().unique())
         lines.append(f"- {column}: " + (", ".join(f"`{v}`" for v in values) if values else "(not recorded)"))
     return "\n".join(lines) + "\n"
+
+
+def _isp_parameters(frame: pd.DataFrame) -> str:
+    """The 6 x 20 table of ISP parameters (level rows, type columns) that made the distorted images."""
+    if "isp_parameter" not in frame or frame["isp_parameter"].isna().all():
+        return "## ISP parameters\n\nNot recorded in this build's manifest.\n"
+    rows = frame.dropna(subset=["isp_parameter"]).drop_duplicates(["dist_type", "level"])
+    types = [t for t in DISTORTION_TYPES if t in set(rows["dist_type"])]
+    cells = {
+        (r.dist_type, int(r.level)): f"{r.isp_value:g}"
+        + (f" {r.isp_direction}" if isinstance(r.isp_direction, str) else "")
+        for r in rows.itertuples()
+    }
+    levels = sorted({level for _, level in cells})
+    table = _table(["level", *types], [(k, *(cells.get((t, k), "") for t in types)) for k in levels])
+    units = rows.drop_duplicates("dist_type").set_index("dist_type")
+    legend = "\n".join(f"- {t}: `{units.at[t, 'isp_parameter']}`, {units.at[t, 'isp_unit']}" for t in types)
+    return (
+        "## ISP parameters\n\nThe parameter that makes each level (two-way types name the direction); "
+        "level 1 is the mildest by measured degradation (docs/render.md).\n\n" + legend + "\n\n" + table
+    )
 
 
 def _histograms(labelled: pd.DataFrame) -> str:

@@ -10,7 +10,8 @@ Keys (WebDataset splits a member name at its first dot, so keys never contain on
 
 Members of one sample: `<key>.png` (the uint8 sRGB image, lossless) and `<key>.json`:
     {"key", "ref_id", "dist_type", "level", "height", "width", "reference_key",
-     "rois": [ROI.to_json() + label fields + "instructions"], "provenance": {...}}
+     "rois": [ROI.to_json() + label fields + "instructions"], "provenance": {...},
+     "isp": {"module", "name", "value", "unit", "direction", "params"}}   (distorted samples only)
 The reference sample has dist_type "reference", level 0 and its ROIs without label fields.
 Join a distorted sample to its reference by `ref_id` (or directly by `reference_key`).
 """
@@ -136,12 +137,14 @@ def encode_group(group: RefGroup, compression: int) -> list[dict[str, Any]]:
         rois = [_labelled_roi(roi, labels, variant) for roi in rois_json]
         key = sample_key(group.ref_id, variant.dist_type, variant.level)
         samples.append(
-            _sample(key, group, variant.dist_type, variant.level, variant.image, rois, compression)
+            _sample(
+                key, group, variant.dist_type, variant.level, variant.image, rois, compression, variant.isp
+            )
         )
     return samples
 
 
-def _sample(key, group, dist_type, level, image, rois, compression) -> dict[str, Any]:
+def _sample(key, group, dist_type, level, image, rois, compression, isp=None) -> dict[str, Any]:
     record = {
         "key": key,
         "ref_id": group.ref_id,
@@ -154,6 +157,8 @@ def _sample(key, group, dist_type, level, image, rois, compression) -> dict[str,
         "provenance": dict(group.provenance),
         "format_version": FORMAT_VERSION,
     }
+    if isp is not None:  # the ISP parameter that made a distorted image (Variant.isp)
+        record["isp"] = isp
     return {"__key__": key, IMAGE_EXT: encode_image(image, compression), JSON_EXT: dump_json(record)}
 
 

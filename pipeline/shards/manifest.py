@@ -52,6 +52,13 @@ SCHEMA = pa.schema(
         ("weights", pa.string()),  # JSON: weight file name -> sha256
         ("code_version", pa.string()),
         ("provenance", pa.string()),  # JSON: the sample's whole provenance
+        # The ISP parameter that made the distorted image (the sample JSON's "isp"): e.g. ev, -1.2,
+        # "EV ...", "under"; direction is null for one-way types; isp_params is JSON of all its parameters.
+        ("isp_parameter", pa.string()),
+        ("isp_value", pa.float64()),
+        ("isp_unit", pa.string()),
+        ("isp_direction", pa.string()),
+        ("isp_params", pa.string()),
     ]
 )
 LABEL_COLUMNS = (
@@ -80,7 +87,20 @@ def manifest_rows(record: Mapping[str, Any], shard: str) -> list[dict[str, Any]]
         "provenance": json.dumps(provenance, sort_keys=True),
     }
     common.update({name: _as_text(provenance.get(name)) for name in PROVENANCE_COLUMNS})
+    common.update(_isp_columns(record.get("isp")))
     return [_roi_row(common, roi) for roi in record["rois"]]
+
+
+def _isp_columns(isp: Mapping[str, Any] | None) -> dict[str, Any]:
+    if not isp:
+        return {}
+    return {
+        "isp_parameter": isp["name"],
+        "isp_value": float(isp["value"]),
+        "isp_unit": isp["unit"],
+        "isp_direction": isp.get("direction"),
+        "isp_params": json.dumps(isp.get("params", {}), sort_keys=True),
+    }
 
 
 def _roi_row(common: dict[str, Any], roi: Mapping[str, Any]) -> dict[str, Any]:

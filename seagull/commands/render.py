@@ -1,6 +1,7 @@
-"""`seagull render RAW_DIR OUT_DIR`: references and distorted images in the authors' release layout.
+"""`seagull render RAW_DIR OUT_DIR`: references and distorted images in a release layout.
 
-Writes `Ref.Images/<id>.png`, `Dist.Images/<Type>/<Type>_<k>/<id>.png`, one contact sheet per image
+Writes `Ref.Images/<id>.png`, `Dist.Images/<Type>/<Type>_<k>/<id>.png` (k = level 1..20; with
+`--layout authors` the authors' release names, k = 0..19), one contact sheet per image
 (`contact_sheets/<id>.png`) and `render_report.json` (what rendered, what failed and why). A file that
 fails is reported and skipped; the exit status is 1 if any file failed.
 """
@@ -74,7 +75,9 @@ def find_raw_files(raw_dir: Path) -> list[Path]:
     return [Path(entry.path) for entry in entries if Path(entry.name).suffix.lower() in RAW_EXTENSIONS]
 
 
-def render_file(path: Path, out_dir: Path, presets, types, levels, size, seed, sheet: bool) -> int:  # noqa: ANN001
+def render_file(
+    path: Path, out_dir: Path, presets, types, levels, size, seed, sheet: bool, layout: str = "default"
+) -> int:  # noqa: ANN001
     """Decode one RAW file and write its reference, variants and contact sheet; returns images written."""
     from pipeline.decode import decode_raw
     from pipeline.render import contact_sheet, prepare_reference, release_path, render_variants, write_png
@@ -84,7 +87,8 @@ def render_file(path: Path, out_dir: Path, presets, types, levels, size, seed, s
     write_png(release_path(out_dir, decoded.ref_id), ref.image)
     variants = []
     for variant in render_variants(decoded, presets, types, levels, seed, reference=ref):
-        write_png(release_path(out_dir, decoded.ref_id, variant.dist_type, variant.level), variant.image)
+        where = release_path(out_dir, decoded.ref_id, variant.dist_type, variant.level, layout)
+        write_png(where, variant.image)
         if sheet:
             variants.append(variant)
     if sheet:
@@ -117,6 +121,13 @@ def render_file(path: Path, out_dir: Path, presets, types, levels, size, seed, s
     type=click.Path(file_okay=False, exists=True, path_type=Path),
     help="Preset folder (default: the packaged isp_presets/).",
 )
+@click.option(
+    "--layout",
+    type=click.Choice(["default", "authors"]),
+    default="default",
+    show_default=True,
+    help="Folder names: default <Type>_1.._20 (= level); authors = the authors' release, <Type>_0.._19.",
+)
 @click.option("--no-sheet", is_flag=True, help="Skip the contact sheets.")
 def command(
     raw_dir: Path,
@@ -126,6 +137,7 @@ def command(
     size_text: str,
     seed: int,
     presets_dir: Path | None,
+    layout: str,
     no_sheet: bool,
 ) -> None:
     """Render every RAW file in RAW_DIR into OUT_DIR (release layout, contact sheets, JSON report).
@@ -152,7 +164,9 @@ def command(
     with tqdm(total=len(files) * (1 + len(types) * len(levels)), unit="img", desc="render") as bar:
         for path in files:
             try:
-                bar.update(render_file(path, out_dir, presets, types, levels, size, seed, not no_sheet))
+                bar.update(
+                    render_file(path, out_dir, presets, types, levels, size, seed, not no_sheet, layout)
+                )
                 rendered.append(str(path))
             except RawDecodeError as error:
                 failed.append(error.to_json())
@@ -169,6 +183,7 @@ def command(
         "levels": levels,
         "size": size,
         "seed": seed,
+        "layout": layout,
         "presets": str(presets.source),
     }
     finish(out_dir, REPORT_NAME, settings, "rendered", rendered, failed, "file")

@@ -21,14 +21,32 @@ DEFAULT_CACHE = Path.home() / ".cache" / "seagull" / "sample"
     help="Generated files are kept here under a content hash.",
 )
 @click.option("--no-cache", is_flag=True, help="Always generate, never read or write the cache.")
-def command(out: Path, n: int, seed: int, cache_dir: Path, no_cache: bool) -> None:
-    """Write N DNG files (RGGB, 14-bit, camera matrix, as-shot neutral) made from real photographs.
+@click.option(
+    "--cfa",
+    type=click.Choice(["RGGB", "BGGR", "GRBG", "GBRG"]),
+    default="RGGB",
+    show_default=True,
+    help="Bayer order of the simulated sensor.",
+)
+@click.option(
+    "--orientation",
+    type=click.Choice(["1", "3", "6", "8"]),
+    default="1",
+    show_default=True,
+    help="EXIF orientation tag (6, 8: portrait).",
+)
+def command(
+    out: Path, n: int, seed: int, cache_dir: Path, no_cache: bool, cfa: str, orientation: str
+) -> None:
+    """Write N DNG files (14-bit, camera matrix, as-shot neutral) made from real photographs.
 
     \b
     seagull sample raw/ && seagull render raw/ out/
+    seagull sample raw/ --cfa BGGR --orientation 6     # a Nikon-like order, portrait frames
     """
-    from pipeline.sample import write_sample
+    from pipeline.sample import SampleConfig, write_sample
 
-    paths = write_sample(out, n=n, seed=seed, cache_dir=None if no_cache else cache_dir)
+    config = SampleConfig(cfa=cfa, orientation=int(orientation))
+    paths = write_sample(out, n=n, seed=seed, cache_dir=None if no_cache else cache_dir, config=config)
     for path in paths:
         click.echo(str(path))

@@ -23,6 +23,17 @@ def test_sample_command(tmp_path: Path) -> None:
     assert sorted(p.name for p in (tmp_path / "raw").iterdir()) == ["astronaut.dng", "chelsea.dng"]
 
 
+def test_sample_command_other_bayer_order_and_portrait(tmp_path: Path) -> None:
+    import rawpy
+
+    args = ["sample", str(tmp_path / "raw"), "-n", "1", "--no-cache", "--cfa", "BGGR", "--orientation", "6"]
+    result = CliRunner().invoke(main, args)
+    assert result.exit_code == 0, result.output
+    with rawpy.imread(str(tmp_path / "raw" / "astronaut.dng")) as raw:
+        order = "".join(chr(raw.color_desc[c]) for c in raw.raw_pattern.ravel())
+        assert (order, raw.sizes.flip) == ("BGGR", 6)
+
+
 def test_render_writes_release_layout(tmp_path: Path, sample_paths: list[Path]) -> None:
     raw = tmp_path / "raw"
     raw.mkdir()
@@ -43,6 +54,27 @@ def test_render_writes_release_layout(tmp_path: Path, sample_paths: list[Path]) 
     assert sorted(p.stem for p in (out / "contact_sheets").glob("*.png")) == ids
     report = json.loads((out / "render_report.json").read_text())
     assert report["failed"] == [] and len(report["rendered"]) == 2 and report["levels"] == [1, 20]
+
+
+def test_render_authors_layout(tmp_path: Path, sample_paths: list[Path]) -> None:
+    # The authors' released SEAGULL-100w numbers the level folders 0..19: level k is <Type>_<k-1>.
+    raw = tmp_path / "raw"
+    raw.mkdir()
+    shutil.copyfile(sample_paths[1], raw / sample_paths[1].name)
+    out = tmp_path / "out"
+    args = ["render", str(raw), str(out), "--types", "exposure,compression", "--levels", "1,20"]
+    result = CliRunner().invoke(main, [*args, "--size", "64", "--layout", "authors", "--no-sheet"])
+    assert result.exit_code == 0, result.output
+    written = sorted(str(p.relative_to(out / "Dist.Images")) for p in (out / "Dist.Images").rglob("*.png"))
+    stem = sample_paths[1].stem
+    assert written == [
+        f"Compression/Compression_0/{stem}.png",
+        f"Compression/Compression_19/{stem}.png",
+        f"Exposure/Exposure_0/{stem}.png",
+        f"Exposure/Exposure_19/{stem}.png",
+    ]
+    assert (out / "Ref.Images" / f"{stem}.png").is_file()
+    assert json.loads((out / "render_report.json").read_text())["layout"] == "authors"
 
 
 def test_render_reports_bad_files_and_renders_the_rest(tmp_path: Path, sample_paths: list[Path]) -> None:

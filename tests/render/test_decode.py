@@ -17,8 +17,9 @@ def test_working_size_and_metadata(sample_paths: list[Path]) -> None:
     decoded = decode_raw(path, size=1024)
     assert decoded.size == (690, 1024)
     assert decoded.raw_size == (1000, 1482)
-    # The mosaic is oversampled (up to 2x) but never larger than the sensor.
-    assert decoded.mosaic.shape == (1000, 1482)
+    # The mosaic is twice the working size; a sensor with fewer photosites goes through LibRaw's AHD.
+    assert decoded.mosaic.shape == (1380, 2048)
+    assert decoded.mosaic_source == "libraw_ahd" and decoded.cfa == "RGGB"
     assert decoded.mosaic.dtype == np.float32 and 0.0 <= decoded.mosaic.min() and decoded.mosaic.max() <= 1.0
     assert decoded.wb_gains[1] == pytest.approx(1.0) and decoded.wb_gains[0] > 1.5
     assert decoded.srgb_from_cam.shape == (3, 3)
@@ -29,16 +30,19 @@ def test_working_size_and_metadata(sample_paths: list[Path]) -> None:
 def test_small_size_oversamples_the_mosaic_2x(sample_paths: list[Path]) -> None:
     decoded = decode_raw(next(p for p in sample_paths if p.stem == "motorcycle"), size=256)
     assert decoded.size == (172, 256)
-    assert decoded.mosaic.shape == (346, 512)
+    assert decoded.mosaic.shape == (344, 512)
+    assert decoded.mosaic_source == "sensor"  # 1482 photosites >= 2 x 256: the planes are resampled
 
 
 def test_full_resolution(sample_paths: list[Path]) -> None:
     decoded = decode_raw(next(p for p in sample_paths if p.stem == "chelsea"), size=None)
-    assert decoded.size == decoded.raw_size == decoded.mosaic.shape == (600, 902)
+    assert decoded.size == decoded.raw_size == (600, 902)
+    assert decoded.mosaic.shape == (1200, 1804) and decoded.mosaic_source == "libraw_ahd"
 
 
 def test_planes_are_black_subtracted_and_normalised(sample_paths: list[Path]) -> None:
-    decoded = decode_raw(sample_paths[0], size=None)
+    decoded = decode_raw(sample_paths[0], size=512)  # astronaut: 1024 photosites = the 2x mosaic, as is
+    assert decoded.mosaic_source == "sensor" and decoded.mosaic.shape == (1024, 1024)
     # The sample maps white to the white level in green: the brightest green photosite is ~1.
     assert decoded.mosaic[0::2, 1::2].max() == pytest.approx(1.0, abs=0.02)
     assert decoded.mosaic.min() == pytest.approx(0.0, abs=0.01)

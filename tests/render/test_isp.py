@@ -12,6 +12,7 @@ from pipeline.isp.demosaic import demosaic, list_demosaic_methods
 from pipeline.isp.exposure import apply_exposure
 from pipeline.isp.noise import add_mosaic_noise
 from pipeline.isp.tone import contrast_curve, inverse_smoothstep, smoothstep, srgb_decode, srgb_encode
+from pipeline.sample import CFA_ORDERS
 
 
 def test_noise_variance_follows_shot_plus_read() -> None:
@@ -23,11 +24,14 @@ def test_noise_variance_follows_shot_plus_read() -> None:
         assert noisy.mean() == pytest.approx(level, abs=0.002)  # values below black are kept: no bias
 
 
+@pytest.mark.parametrize("cfa", sorted(CFA_ORDERS))
 @pytest.mark.parametrize("method", list_demosaic_methods())
-def test_demosaic_keeps_flat_colours(method: str) -> None:
+def test_demosaic_keeps_flat_colours(method: str, cfa: str) -> None:
+    # Each Bayer order maps to its own OpenCV code: R sites must come out red, B sites blue.
     mosaic = np.empty((32, 32), np.float32)
-    mosaic[0::2, 0::2], mosaic[0::2, 1::2], mosaic[1::2, 0::2], mosaic[1::2, 1::2] = 0.8, 0.4, 0.4, 0.1
-    rgb = demosaic(mosaic, method)
+    for site, colour in enumerate(CFA_ORDERS[cfa]):
+        mosaic[site // 2 :: 2, site % 2 :: 2] = (0.8, 0.4, 0.1)[colour]
+    rgb = demosaic(mosaic, method, cfa)
     np.testing.assert_allclose(rgb[8:-8, 8:-8], np.broadcast_to([0.8, 0.4, 0.1], (16, 16, 3)), atol=2e-4)
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
+import numpy as np
 import pytest
 import yaml
 
@@ -26,11 +27,46 @@ def test_packaged_presets(presets) -> None:  # noqa: ANN001
         presets.distortions["blur"].level(1)["radius"] = 3.0  # read-only
 
 
-def test_two_way_types_alternate(presets) -> None:  # noqa: ANN001
-    evs = [presets.distortions["exposure"].level(k)["ev"] for k in range(1, 21)]
-    assert all(ev < 0 for ev in evs[0::2]) and all(ev > 0 for ev in evs[1::2])
-    contrasts = [presets.distortions["contrast"].level(k)["contrast"] for k in range(1, 21)]
-    assert all(c < 1 for c in contrasts[0::2]) and all(c > 1 for c in contrasts[1::2])
+def test_two_way_types_keep_both_directions(presets) -> None:  # noqa: ANN001
+    # Under- and over-exposure (lower and higher contrast) are both real; their order is measured.
+    for name, key, neutral in (("exposure", "ev", 0.0), ("contrast", "contrast", 1.0)):
+        values = [presets.distortions[name].level(k)[key] for k in range(1, 21)]
+        assert min(values) < neutral < max(values), (name, values)
+        assert len(set(values)) == 20 and neutral not in values, (name, values)
+
+
+def test_stored_severity_rises_for_every_type_and_measure() -> None:
+    # isp_presets/level_severity.yaml: the measurement behind the level order (bench/bench_levels.py).
+    stored = yaml.safe_load((PRESETS_DIR / "level_severity.yaml").read_text())
+    assert set(stored["levels"]) == set(DISTORTION_TYPES)
+    for name, by_measure in stored["levels"].items():
+        assert len(by_measure) >= 2, name  # SSIM and the label metric
+        for measure, entry in by_measure.items():
+            mean = entry["mean"]
+            assert len(mean) == N_LEVELS_PER_TYPE and bool((np.diff(mean) > 0).all()), (
+                name,
+                measure,
+            )
+            assert entry["spearman_min"] >= 0.9, (name, measure)
+
+
+def test_each_level_describes_its_parameter(presets) -> None:  # noqa: ANN001
+    under = next(k for k in range(1, 21) if presets.distortions["exposure"].level(k)["ev"] < 0)
+    assert presets.distortions["exposure"].describe(under) == {
+        "module": "exposure",
+        "name": "ev",
+        "value": presets.distortions["exposure"].level(under)["ev"],
+        "unit": "EV (stops of gain on linear RGB)",
+        "direction": "under",
+        "params": {"ev": presets.distortions["exposure"].level(under)["ev"]},
+    }
+    noise = presets.distortions["noise"].describe(20)
+    assert noise["name"] == "shot" and noise["direction"] is None and set(noise["params"]) == {"shot", "read"}
+    for name, preset in presets.distortions.items():
+        for k in range(1, 21):
+            described = preset.describe(k)
+            assert described["value"] == preset.level(k)[described["name"]], (name, k)
+            assert (described["direction"] is None) == (name not in ("exposure", "contrast")), (name, k)
 
 
 def _copy_with(tmp_path: Path, edit) -> Path:  # noqa: ANN001
@@ -66,8 +102,25 @@ def _set(path: tuple, value):  # noqa: ANN001, ANN202
         (lambda d: d["contrast"]["levels"].pop(), "contrast.levels", "exactly 20 levels"),
         (_set(("sharpness",), {"module": "blur"}), "<top level>", "keys blur, colorfulness"),
         (_set(("exposure", "module"), "tone"), "exposure.module", "allowed: exposure"),
+        (_set(("blur", "parameter", "name"), "sigma"), "blur.parameter.name", "keys radius"),
+        (
+            lambda d: d["contrast"]["parameter"].pop("below"),
+            "contrast.parameter",
+            "neutral, below and above together",
+        ),
+        (lambda d: d["noise"].pop("parameter"), "noise", "keys levels, module, ordering, parameter"),
     ],
-    ids=["out-of-range", "quality-zero", "unknown-key", "19-levels", "unknown-type", "wrong-module"],
+    ids=[
+        "out-of-range",
+        "quality-zero",
+        "unknown-key",
+        "19-levels",
+        "unknown-type",
+        "wrong-module",
+        "parameter-not-a-level-key",
+        "direction-missing",
+        "no-parameter",
+    ],
 )
 def test_bad_preset_names_file_key_and_range(tmp_path: Path, edit, key: str, allowed: str) -> None:  # noqa: ANN001
     folder = _copy_with(tmp_path, edit)
