@@ -61,7 +61,7 @@ def sweep_temporaries(out: str | Path) -> list[Path]:
         for folder in (out, out / PARTS_DIR, out / CHUNKS_DIR)
         if folder.is_dir()
         for path in folder.glob(".*.tmp")
-        if not path.name.startswith(f".{LOCK_NAME}")  # a build waiting for the lock owns those
+        if not path.name.startswith(LOCK_NAME)  # a build waiting for the lock owns those
     ]
     for path in stale:
         path.unlink(missing_ok=True)

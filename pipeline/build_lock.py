@@ -142,7 +142,7 @@ class BuildLock:
 
     def _link(self, holder: LockHolder) -> bool:
         """Publish `holder` as the lock atomically; False when a lock exists."""
-        tmp = self.out / f".{LOCK_NAME}.{holder.pid}.{holder.token}.tmp"
+        tmp = self.out / f"{LOCK_NAME}.{holder.pid}.{holder.token}.tmp"
         tmp.write_text(json.dumps(asdict(holder), sort_keys=True) + "\n")
         try:
             os.link(tmp, self.path)

@@ -131,7 +131,10 @@ def verify_manifest(shard_dir: Path) -> list[str]:
                 f"{MANIFEST_NAME}: {rows.get(shard.shard, 0)} rows for {shard.shard}, its stats record "
                 f"{shard.n_roi_labels}"
             )
-        elif shard.labelled_keys_sha256 and keys_digest(keys.get(shard.shard, ())) != shard.labelled_keys_sha256:
+        elif (
+            shard.labelled_keys_sha256
+            and keys_digest(keys.get(shard.shard, ())) != shard.labelled_keys_sha256
+        ):
             problems.append(f"{MANIFEST_NAME}: the keys listed for {shard.shard} are not the keys it holds")
     problems += [
         f"{MANIFEST_NAME}: rows for {shard}, which has no stats"

@@ -177,7 +177,8 @@ def _chunk_stats(out_dir: Path, chunk_index: int, config: ShardConfig) -> list[S
     try:
         head = read_stats(stats_path(out_dir / shard_name(config, first)))
         stats = [head] + [
-            read_stats(stats_path(out_dir / shard_name(config, first + part))) for part in range(1, head.parts)
+            read_stats(stats_path(out_dir / shard_name(config, first + part)))
+            for part in range(1, head.parts)
         ]
     except (OSError, ValueError):
         return None

@@ -6,12 +6,14 @@ Builds are tiny (1 type x 1 level at 64 px, one reference per chunk): a few seco
 
 from __future__ import annotations
 
+import http.server
 import json
 import os
 import shutil
 import signal
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -35,9 +37,7 @@ def _seagull(*args: str) -> list[str]:
 
 
 def _build(env, *args: str, timeout: float = 300) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        _seagull("build", *args), env=env, capture_output=True, text=True, timeout=timeout
-    )
+    return subprocess.run(_seagull("build", *args), env=env, capture_output=True, text=True, timeout=timeout)
 
 
 def _wait_for(path: Path, process: subprocess.Popen, seconds: float = 240) -> None:
@@ -55,10 +55,46 @@ def env(prefect_server: str, tmp_path: Path) -> dict[str, str]:
     return _env(prefect_server, tmp_path / "home")
 
 
+class _HeldRaw(http.server.BaseHTTPRequestHandler):
+    """Serves one RAW file, but holds the body (dripping a byte a second) until `release` is set: the
+    first build then sits inside its lock, fetching, for as long as the test needs."""
+
+    data = b""
+    requested = threading.Event()
+    release = threading.Event()
+
+    def do_GET(self) -> None:  # noqa: N802 - http.server's name
+        type(self).requested.set()
+        self.send_response(200)
+        self.send_header("Content-Length", str(len(self.data)))
+        self.end_headers()
+        sent = 0
+        while not self.release.wait(timeout=1.0) and sent < len(self.data) - 1:
+            self.wfile.write(self.data[sent : sent + 1])
+            self.wfile.flush()
+            sent += 1
+        self.wfile.write(self.data[sent:])
+
+    def log_message(self, *args) -> None:
+        pass
+
+
 def test_second_build_into_the_same_folder_fails_at_once_naming_the_holder(env, tools, tmp_path):
+    raw = sorted(tools.SMALL_RAW.glob("*.dng"))[0]
+    handler = type(
+        "Held",
+        (_HeldRaw,),
+        {"data": raw.read_bytes(), "requested": threading.Event(), "release": threading.Event()},
+    )
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    csv = tmp_path / "RAISE_held.csv"
+    csv.write_text(
+        f"File,NEF,Device\n{raw.stem},http://127.0.0.1:{server.server_address[1]}/{raw.name},Sample\n"
+    )
     out = tmp_path / "out"
     first = subprocess.Popen(
-        _seagull("build", "--raw-dir", str(tools.SMALL_RAW), "--out", str(out), *TINY, "--levels", "1,20"),
+        _seagull("build", "--raise-csv", str(csv), "--out", str(out), *TINY),
         env=env,
         start_new_session=True,
         stdout=subprocess.PIPE,
@@ -66,11 +102,15 @@ def test_second_build_into_the_same_folder_fails_at_once_naming_the_holder(env, 
         text=True,
     )
     try:
-        _wait_for(out / "_chunks", first)  # the first build has started writing into the folder
-        assert first.poll() is None, "the first build ended before the second started"
+        assert handler.requested.wait(timeout=300), "the first build never started fetching"
         second = _build(env, "--raw-dir", str(tools.SMALL_RAW), "--out", str(out), *TINY, "--levels", "2,19")
+        assert first.poll() is None, "the first build ended while it was held"
+        handler.release.set()
         first_output, _ = first.communicate(timeout=300)
     finally:
+        handler.release.set()
+        server.shutdown()
+        server.server_close()
         if first.poll() is None:
             os.killpg(first.pid, signal.SIGKILL)
     assert second.returncode == 1, second.stdout[-2000:] + second.stderr[-2000:]
@@ -78,7 +118,8 @@ def test_second_build_into_the_same_folder_fails_at_once_naming_the_holder(env, 
     assert "in use by another build" in message and f"PID {first.pid}" in message
     assert first.returncode == 0, first_output[-3000:]
     report = json.loads((out / "build_report.json").read_text())
-    assert report["ok"] and report["config"]["levels"] == [1, 20]
+    assert report["ok"] and report["config"]["levels"] == [1]
+    assert _shards(out) == ["seagull100w-000000.tar"]
     assert not (out / ".seagull-build.lock").exists(), "the lock outlived its build"
     verify = subprocess.run(_seagull("verify", str(out)), env=env, capture_output=True, text=True)
     assert verify.returncode == 0, verify.stdout + verify.stderr
@@ -149,7 +190,9 @@ def test_verify_names_the_command_that_repairs_a_stale_manifest(env, tools, tmp_
     from pipeline.build_config import BuildConfig
     from pipeline.chunk import plan_chunks, process_chunk
 
-    config = BuildConfig(source=str(tools.SMALL_RAW), out=str(out), types=("blur",), levels=(2,), size=64, chunk_size=1)
+    config = BuildConfig(
+        source=str(tools.SMALL_RAW), out=str(out), types=("blur",), levels=(2,), size=64, chunk_size=1
+    )
     for spec in plan_chunks(sorted(tools.SMALL_RAW.glob("*.dng")), 1):
         process_chunk(spec, config)
     verify = subprocess.run(_seagull("verify", str(out)), env=env, capture_output=True, text=True)
