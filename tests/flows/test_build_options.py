@@ -66,3 +66,11 @@ def test_preset_schema_refuses_a_blur_radius_the_kernel_cannot_hold(tmp_path):
     (folder / "distortions.yaml").write_text(text)
     with pytest.raises(PresetError, match=r"blur.levels\[0\].radius: 0.05 is less than the minimum of 0.5"):
         load_presets(folder)
+
+
+def test_unknown_model_config_is_a_usage_error_with_the_names(tmp_path):
+    result = CliRunner().invoke(
+        main, ["train", "--config", "nosuch", "--shards", str(tmp_path), "--out", str(tmp_path / "run")]
+    )
+    assert result.exit_code == 2, (result.output, result.exception)
+    assert "unknown config 'nosuch'; choose one of:" in result.output and "tiny" in result.output
