@@ -26,7 +26,7 @@ from tqdm.auto import tqdm
 
 from flows import _support
 from pipeline import build_folder, build_report
-from pipeline._chunk_stages import resolve_defaults, shard_config
+from pipeline._chunk_stages import check_registry_names, resolve_defaults, shard_config
 from pipeline.build_config import SAMPLE_PREFIX, BuildConfig, sample_count
 from pipeline.build_lock import BuildLock
 from pipeline.chunk import (
@@ -148,7 +148,10 @@ def build_100w(
     """
     params = dict(locals())
     workers = params.pop("workers")
+    if workers is not None and workers < 0:
+        raise ValueError(f"workers must be >= 0 (0: no limit) or empty (the cores), got {workers}")
     config = resolve_defaults(BuildConfig.from_json(params))
+    check_registry_names(config)  # a deployment run fails here, not inside every chunk
     _support.announce(config, print)
     with BuildLock(config.out) as lock:  # raises BuildLocked (naming the holder): the folder is not ours
         if lock.took_over is not None:

@@ -49,21 +49,16 @@ class SizeType(click.ParamType):
         return int(value)
 
 
-def check_registry_names(segmenter: str | None, detector: str | None, metric: str | None) -> None:
+def check_registry_names(config) -> None:  # noqa: ANN001 - a BuildConfig
     """Unknown registry names are usage errors listing the names available here."""
-    if segmenter is None and detector is None and metric is None:
+    if config.segmenter is None and config.detector is None and config.metric is None:
         return  # the defaults: nothing to import
-    from pipeline import labels, masks
+    from pipeline._chunk_stages import unknown_registry_names
 
-    for option, name, names in (
-        ("--segmenter", segmenter, masks.list_segmenters),
-        ("--detector", detector, masks.list_detectors),
-        ("--metric", metric, labels.list_metrics),
-    ):
-        if name is not None and name not in names():
-            raise click.BadParameter(
-                f"unknown name {name!r}; choose one of: {', '.join(names())}", param_hint=option
-            )
+    for field, name, names in unknown_registry_names(config):
+        raise click.BadParameter(
+            f"unknown name {name!r}; choose one of: {', '.join(names)}", param_hint=f"--{field}"
+        )
 
 
 def check_dask(dask_address: str | None) -> None:
@@ -174,7 +169,7 @@ def check_options(source: str, options: dict) -> None:
             f"{options['device']!r}: use cpu, cuda, cuda:N or mps", param_hint="--device"
         )
     try:
-        BuildConfig.from_json({"source": source, **options})
+        config = BuildConfig.from_json({"source": source, **options})
     except ValueError as error:
         raise click.UsageError(str(error)) from error
-    check_registry_names(options["segmenter"], options["detector"], options["metric"])
+    check_registry_names(config)
