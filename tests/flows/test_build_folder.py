@@ -201,7 +201,8 @@ def test_verify_names_the_command_that_repairs_a_stale_manifest(env, tools, tmp_
     fix = next(line for line in verify.stderr.splitlines() if line.startswith("Fix:"))
     command = fix.split("`")[1]
     assert command.startswith("cd ") and "seagull build --raw-dir" in command
-    repaired = subprocess.run(command, shell=True, env=env, capture_output=True, text=True, timeout=300)
+    path = {**env, "PATH": f"{Path(sys.executable).parent}{os.pathsep}{env.get('PATH', '')}"}  # `seagull`
+    repaired = subprocess.run(command, shell=True, env=path, capture_output=True, text=True, timeout=600)
     assert repaired.returncode == 0, repaired.stdout[-3000:] + repaired.stderr[-3000:]
     verify = subprocess.run(_seagull("verify", str(out)), env=env, capture_output=True, text=True)
     assert verify.returncode == 0, verify.stdout + verify.stderr
