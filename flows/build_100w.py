@@ -15,6 +15,7 @@ Failed when any file or chunk failed, after writing `<out>/build_report.json`.
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Any
 
@@ -24,10 +25,19 @@ from prefect.futures import as_completed
 from tqdm.auto import tqdm
 
 from flows import _support
-from pipeline import build_report
-from pipeline._chunk_stages import resolve_defaults
+from pipeline import build_folder, build_report
+from pipeline._chunk_stages import check_registry_names, resolve_defaults, shard_config
 from pipeline.build_config import SAMPLE_PREFIX, BuildConfig, sample_count
-from pipeline.chunk import ChunkResult, ChunkSpec, find_done, list_raw_files, plan_chunks, process_chunk
+from pipeline.build_lock import BuildLock
+from pipeline.chunk import (
+    ChunkResult,
+    ChunkSpec,
+    check_reference_ids,
+    find_done,
+    list_raw_files,
+    plan_chunks,
+    process_chunk,
+)
 
 FLOW_NAME = "seagull-100w"
 DEPLOYMENT_NAME = "build-100w"
@@ -57,8 +67,9 @@ def gather_raw_files(config: BuildConfig) -> tuple[list[str], list[dict[str, str
     if config.source.startswith(SAMPLE_PREFIX):
         from pipeline.sample import write_sample
 
-        write_sample(config.work_path / "sample", n=sample_count(config.source), seed=config.seed)
-        return [str(p) for p in list_raw_files(config.work_path / "sample", config.limit)], []
+        # Exactly the files written now: an earlier, larger sample may have left more in the folder.
+        written = write_sample(config.work_path / "sample", n=sample_count(config.source), seed=config.seed)
+        return sorted(str(p) for p in written)[: config.limit], []
     if config.source.lower().endswith(".csv"):
         return _support.fetch_raise_files(config)
     return [str(p) for p in list_raw_files(config.source, config.limit)], []
@@ -106,41 +117,111 @@ def build_100w(
     seed: int = 0,
     work_dir: str | None = None,
     device: str = "cpu",
+    workers: int | None = None,
 ) -> dict[str, Any]:
-    """Build SEAGULL-100w shards from RAW files (see `pipeline.build_config.BuildConfig` for each parameter).
+    """Build SEAGULL-100w shards from RAW files: render → masks → labels → shards, one task per chunk.
+
+    Args:
+        source: A folder of RAW files, a RAISE CSV (*.csv, fetched first), or `sample:N` for N
+            embedded sample DNG files.
+        out: Output folder of the shards, manifest, dataset card and build_report.json (one build at a
+            time per folder).
+        limit: Only the first N RAW files, sorted by name (empty: all).
+        types: Distortion types to render, e.g. ["blur", "noise"] (empty: all six).
+        levels: Levels 1..20 to render, e.g. [1, 10, 20] (empty: all twenty).
+        size: Working long side in pixels, 64 or more (empty: full resolution).
+        segmenter: Segmenter registry name (empty: the weight-free default).
+        checkpoint: Local weight file of the segmenter (SAM .pth).
+        detector: Detector registry name (empty: the weight-free default).
+        detector_weights: Local weight file of the detector.
+        metric: Full-reference label metric registry name (empty: the weight-free default).
+        metric_weights: Local weight file of the metric (TOPIQ-FR .pth).
+        chunk_size: References per task and per shard (8 is about 1 GB of shard at 1,024 px).
+        seed: Base seed of the build; each reference derives its own from it and its id.
+        work_dir: Where the sample or fetched RAISE files go (empty: <out>/_work).
+        device: Torch device of the segmenter, detector and metric (cpu, cuda, cuda:1).
+        workers: Chunks built at once (each holds about 2 GB at 1,024 px); empty: this machine's cores;
+            0: no limit here (a Dask cluster's own size bounds it).
 
     Returns:
         The build report (also written to `<out>/build_report.json`).
     """
-    config = resolve_defaults(BuildConfig.from_json(dict(locals())))
+    params = dict(locals())
+    workers = params.pop("workers")
+    if workers is not None and workers < 0:
+        raise ValueError(f"workers must be >= 0 (0: no limit) or empty (the cores), got {workers}")
+    config = resolve_defaults(BuildConfig.from_json(params))
+    check_registry_names(config)  # a deployment run fails here, not inside every chunk
     _support.announce(config, print)
-    paths, source_failures = gather_raw_files(config)
-    chunks = plan_chunks([Path(p) for p in paths], config.chunk_size)
-    results, errors = _run_chunks(chunks, config)
-    card = finalize_shards(config.out, [r.index for r in results]) if results else None
-    report = build_report.make_report(config, chunks, results, errors, card, source_failures)
-    build_report.write_report(config.out, report)
+    with BuildLock(config.out) as lock:  # raises BuildLocked (naming the holder): the folder is not ours
+        if lock.took_over is not None:
+            print(f"took over the lock of a build that is gone ({lock.took_over.describe()})")
+        build_folder.sweep_temporaries(config.out)
+        build_folder.write_plan(config.out, config, os.getcwd())
+        try:
+            report = _build(config, default_workers() if workers is None else workers)
+        except Exception as error:
+            build_report.write_report(config.out, build_report.error_report(config, error))
+            raise
     print(build_report.summary(report))
     if not report["ok"]:
         raise build_report.BuildFailed(build_report.failure_message(report))
     return report
 
 
-def _run_chunks(chunks: list[ChunkSpec], config: BuildConfig) -> tuple[list[ChunkResult], dict[int, str]]:
-    """Skip finished chunks, submit the others, and collect results and per-chunk errors."""
+def _build(config: BuildConfig, workers: int) -> dict[str, Any]:
+    """Gather the RAW files, refuse colliding ids, make the folder match the plan, build, finalize,
+    and write the report; returns it. Runs while holding the folder's lock."""
+    paths, source_failures = gather_raw_files(config)
+    check_reference_ids(paths)  # before anything in the folder is touched
+    chunks = plan_chunks([Path(p) for p in paths], config.chunk_size)
     out = Path(config.out)
     done = [r for r in (find_done(out, spec, config) for spec in chunks) if r is not None]
-    todo = [spec for spec in chunks if spec.index not in {r.index for r in done}]
+    removed = build_folder.prune_to_plan(out, [r.index for r in done], shard_config(config))
+    stale = [p for p in removed if p.name not in build_folder.MERGED_OUTPUTS]
+    if stale:
+        print(f"removed {len(stale)} file(s) of chunks not finished for this plan (e.g. {stale[0].name})")
+    results, errors = _run_chunks(chunks, done, config, workers)
+    card = finalize_shards(config.out, [r.index for r in results]) if results else None
+    report = build_report.make_report(config, chunks, results, errors, card, source_failures)
+    build_report.write_report(config.out, report)
+    return report
+
+
+def default_workers() -> int:
+    """This machine's cores (those this process may use)."""
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+
+
+def _run_chunks(
+    chunks: list[ChunkSpec], done: list[ChunkResult], config: BuildConfig, workers: int
+) -> tuple[list[ChunkResult], dict[int, str]]:
+    """Build the chunks not `done`, at most `workers` at once (0: all submitted at once), and
+    collect results and per-chunk errors.
+
+    The window is kept here, not left to the task runner: Prefect's default thread pool is unbounded,
+    and a served deployment would otherwise start every chunk (about 2 GB each) at once.
+    """
+    finished = {r.index for r in done}
+    todo = [spec for spec in chunks if spec.index not in finished]
     total = sum(len(spec.paths) for spec in chunks)
     print(
-        f"{len(chunks)} chunks of up to {config.chunk_size} references: {len(done)} finished earlier, {len(todo)} to build"
+        f"{len(chunks)} chunks of up to {config.chunk_size} references: {len(done)} finished earlier, "
+        f"{len(todo)} to build, {workers or 'all'} at once"
     )
     errors: dict[int, str] = {}
     results = list(done)
-    futures = {build_chunk.submit(spec, config): spec for spec in todo}
+    window = workers or len(todo) or 1
+    waiting, running = list(todo), {}
     with tqdm(total=total, initial=sum(len(r.inputs) for r in done), unit="ref", desc="references") as bar:
-        for future in as_completed(list(futures)):
-            spec = futures[future]
+        while waiting or running:
+            while waiting and len(running) < window:
+                spec = waiting.pop(0)
+                running[build_chunk.submit(spec, config)] = spec
+            completed = as_completed(list(running))
+            future = next(completed)
+            completed.close()
+            spec = running.pop(future)
             try:
                 results.append(future.result())
             except Exception as error:  # noqa: BLE001 - one chunk's failure must not stop the others
@@ -149,12 +230,13 @@ def _run_chunks(chunks: list[ChunkSpec], config: BuildConfig) -> tuple[list[Chun
     return sorted(results, key=lambda r: r.index), errors
 
 
-def with_task_runner(build: Any, workers: int = 2, dask_address: str | None = None) -> Any:
-    """The flow with its task runner: `workers` threads in-process, or an existing Dask cluster."""
+def with_task_runner(build: Any, workers: int | None = None, dask_address: str | None = None) -> Any:
+    """The flow with its task runner: `workers` threads in-process (default: the cores), or an
+    existing Dask cluster."""
     if dask_address:
         from prefect_dask import DaskTaskRunner
 
         return build.with_options(task_runner=DaskTaskRunner(address=dask_address))
     from prefect.task_runners import ThreadPoolTaskRunner
 
-    return build.with_options(task_runner=ThreadPoolTaskRunner(max_workers=workers))
+    return build.with_options(task_runner=ThreadPoolTaskRunner(max_workers=workers or default_workers()))

@@ -157,3 +157,27 @@ def _check_levels(levels: tuple[int, ...] | None) -> None:
     bad = [v for v in levels if not 1 <= int(v) <= N_LEVELS_PER_TYPE]
     if bad or not levels:
         raise ValueError(f"levels {bad} are outside 1..{N_LEVELS_PER_TYPE}")
+
+
+def build_command(config: BuildConfig) -> str:
+    """The `seagull build` command line that runs `config` again (for messages that say how to fix)."""
+    import shlex
+
+    if config.source.startswith(SAMPLE_PREFIX):
+        args = ["--sample", str(sample_count(config.source))]
+    elif config.source.lower().endswith(".csv"):
+        args = ["--raise-csv", config.source]
+    else:
+        args = ["--raw-dir", config.source]
+    args += ["--out", config.out]
+    defaults = BuildConfig(source=config.source)
+    options = {name: value for name, value in config.to_json().items() if name not in ("source", "out")}
+    for name, value in options.items():
+        if value == defaults.to_json()[name]:
+            continue
+        if isinstance(value, list):
+            value = ",".join(str(v) for v in value)
+        elif name == "size" and value is None:
+            value = "full"
+        args += [f"--{name.replace('_', '-')}", str(value)]
+    return "seagull build " + " ".join(shlex.quote(a) for a in args)

@@ -2,6 +2,8 @@
 
 Written to `<out>/build_report.json` at the end of every build (also a failed one), from the chunks'
 results. `ok` is False when any RAW file or any chunk failed; `seagull build` then exits non-zero.
+A build that stops on an error of its own (listing the files, colliding ids, the final merge) writes
+`error_report` instead: `ok` False and the `error`.
 """
 
 from __future__ import annotations
@@ -73,6 +75,22 @@ def make_report(
         if built_refs
         else {},
         "card": card,
+    }
+
+
+def error_report(config: BuildConfig, error: BaseException) -> dict[str, Any]:
+    """The report of a build that stopped on `error` before it could count its chunks."""
+    return {
+        "ok": False,
+        "error": f"{type(error).__name__}: {error}",
+        "config": config.to_json(),
+        "fingerprint": config.fingerprint(),
+        "chunks": None,
+        "references": None,
+        "failures": [],
+        "chunk_errors": [],
+        "shards": [],
+        "card": None,
     }
 
 

@@ -15,6 +15,8 @@ rebuilt and a finished one is skipped.
 from __future__ import annotations
 
 import json
+import os
+import stat
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -26,7 +28,8 @@ from pipeline import _chunk_stages as stages
 from pipeline.atomic_io import write_text_atomic
 from pipeline.build_config import RAW_SUFFIXES, BuildConfig, reference_seed
 from pipeline.decode import ref_id_of
-from pipeline.shards import RefGroup, chunk_is_done, list_stats, shard_name, write_chunk
+from pipeline.shards import RefGroup, chunk_is_done, write_chunk
+from pipeline.shards.writer import chunk_stats_digests
 
 CHUNKS_DIR = "_chunks"
 STAGES = ("load", "decode", "render", "masks", "labels", "write")
@@ -106,7 +109,6 @@ def process_chunk(spec: ChunkSpec, config: BuildConfig, progress: ProgressFn | N
     config = stages.resolve_defaults(config)
     out = Path(config.out)
     record_path(out, spec.index).unlink(missing_ok=True)  # un-finish the chunk before rebuilding it
-    remove_stale_temporaries(out, spec.index, config)
     result = ChunkResult(spec.index, config.fingerprint(), describe_inputs(spec.paths))
     timings = dict.fromkeys(STAGES, 0.0)
     with _timed(timings, "load"):
@@ -137,8 +139,10 @@ def _build_reference(
     failures: list[FileFailure],
 ) -> RefGroup | None:
     """Run decode → render → masks → labels on one RAW file; a failure is recorded and gives None."""
-    ref_id, stage = ref_id_of(path), "decode"
+    ref_id, stage = ref_id_of(path), "input"
     try:
+        check_input_file(path)
+        stage = "decode"
         with _timed(timings, stage):
             decoded = stages.decode(path, config)
         stage = "render"
@@ -156,13 +160,21 @@ def _build_reference(
     return stages.ref_group(ref_id, path, reference, variants, rois, labels, components.provenance)
 
 
-def remove_stale_temporaries(out: Path, index: int, config: BuildConfig) -> list[Path]:
-    """Delete hidden temporaries (`.<shard>*.tmp`) that a killed run of this chunk left behind."""
-    shard = shard_name(stages.shard_config(config), index).removesuffix(".tar")
-    stale = sorted(out.glob(f".{shard}*.tmp")) if out.exists() else []
-    for path in stale:
-        path.unlink(missing_ok=True)
-    return stale
+def check_input_file(path: str | Path) -> None:
+    """Raise a clear error unless `path` is a regular, readable file (after following links): a
+    dangling link, a folder or a FIFO with a RAW suffix must fail like any bad file, not block."""
+    path = Path(path)
+    if path.is_symlink() and not path.exists():
+        raise FileNotFoundError(f"{path} is a symbolic link to {os.readlink(path)}, which does not exist")
+    if not path.exists():
+        raise FileNotFoundError(f"{path} does not exist")
+    mode = path.stat().st_mode
+    if stat.S_ISDIR(mode):
+        raise IsADirectoryError(f"{path} is a folder, not a RAW file")
+    if not stat.S_ISREG(mode):
+        raise OSError(f"{path} is not a regular file (a FIFO, socket or device); RAW files must be files")
+    if not os.access(path, os.R_OK):
+        raise PermissionError(f"{path} is not readable by this user")
 
 
 def describe_inputs(paths: tuple[str, ...]) -> list[dict[str, Any]]:
@@ -185,15 +197,16 @@ def find_done(out: Path, spec: ChunkSpec, config: BuildConfig) -> ChunkResult | 
         return None
     try:
         result = ChunkResult.from_json(json.loads(path.read_text()))
-    except (ValueError, TypeError, KeyError):
-        return None
+        recorded = [s["sha256"] for s in result.shards]
+    except (OSError, ValueError, TypeError, KeyError, AttributeError):
+        return None  # an unreadable record: rebuild the chunk
     if result.fingerprint != config.fingerprint() or result.inputs != describe_inputs(spec.paths):
         return None
     if result.failures:
         return None  # retry its bad files: they may have been fixed (or the failure was transient)
     if not chunk_is_done(out, spec.index, stages.shard_config(config), verify=True):
         return None
-    if [s.sha256 for s in list_stats(out) if s.chunk == spec.index] != [s["sha256"] for s in result.shards]:
+    if chunk_stats_digests(out, spec.index, stages.shard_config(config)) != recorded:
         return None  # the shard was rebuilt by another build since this record was written
     result.skipped = True
     return result
@@ -220,14 +233,44 @@ def _timed(timings: dict[str, float], stage: str) -> Iterator[None]:
 
 
 def list_raw_files(directory: str | Path, limit: int | None = None) -> list[Path]:
-    """RAW files directly in `directory` (by suffix, case-insensitive), sorted by name, first `limit`."""
+    """Entries directly in `directory` with a RAW suffix (case-insensitive), sorted by name, first `limit`.
+
+    Every such entry is listed, also one that is not a regular readable file (a dangling link, a
+    folder, a FIFO): its chunk then records it as failed (`check_input_file`), so it is reported
+    like any bad file instead of being skipped silently.
+    """
     folder = Path(directory)
     if not folder.is_dir():
         raise FileNotFoundError(f"RAW directory {folder} does not exist; pass --raw-dir DIR with RAW files")
-    paths = sorted(p for p in folder.iterdir() if p.is_file() and p.suffix.lower() in RAW_SUFFIXES)
+    paths = sorted(p for p in folder.iterdir() if p.suffix.lower() in RAW_SUFFIXES)
     if not paths:
         raise FileNotFoundError(f"no RAW files ({', '.join(RAW_SUFFIXES)}) in {folder}")
     return paths[:limit] if limit else paths
+
+
+class ReferenceIdCollision(ValueError):
+    """Two RAW files would get the same reference id (and so the same sample keys)."""
+
+
+def check_reference_ids(paths: list[str] | list[Path]) -> None:
+    """Raise `ReferenceIdCollision` listing every group of files that share a reference id.
+
+    Ids are file stems with dots replaced by '-', so `p.q.dng` and `p-q.dng`, or `x.NEF` beside its
+    DNG conversion `x.dng`, collide. They are refused rather than renamed: a renamed id would change
+    when a file is added or removed, and the keys of a dataset must not.
+    """
+    by_id: dict[str, list[str]] = {}
+    for path in paths:
+        by_id.setdefault(ref_id_of(path), []).append(str(path))
+    clashes = {ref_id: files for ref_id, files in sorted(by_id.items()) if len(files) > 1}
+    if clashes:
+        lines = [f"  {ref_id}: {', '.join(files)}" for ref_id, files in clashes.items()]
+        raise ReferenceIdCollision(
+            f"{len(clashes)} reference id(s) are shared by several RAW files (the id is the file name "
+            "without its suffix, dots replaced by '-'):\n"
+            + "\n".join(lines)
+            + "\nRename or move all but one file of each group (keep one format per photograph), then run again."
+        )
 
 
 def plan_chunks(paths: list[Path], chunk_size: int) -> list[ChunkSpec]:

@@ -15,17 +15,18 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Iterable
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Any
 
+import pyarrow as pa
+import pyarrow.parquet as pq
 import webdataset as wds
 
 from pipeline.atomic_io import atomic_file, write_text_atomic
 from pipeline.shards.card import write_card
 from pipeline.shards.format import FORMAT_VERSION, REFERENCE_TYPE, RefGroup, encode_group
 from pipeline.shards.manifest import (
-    PARTS_DIR,
     manifest_part_path,
     manifest_rows,
     merge_manifest,
@@ -69,6 +70,11 @@ class ShardStats:
     first_key: str
     last_key: str
     format_version: int = FORMAT_VERSION
+    # Content digests (`keys_digest`) that `seagull verify` checks the shard and the manifest against;
+    # empty in stats written before they existed (then only counts are compared).
+    keys_sha256: str = ""  # the sorted keys of every sample in the shard
+    labelled_keys_sha256: str = ""  # the sorted distinct keys that have manifest rows
+    manifest_part_sha256: str = ""  # the chunk's manifest/part-NNNNNN.parquet, written before the stats
 
 
 def shard_name(config: ShardConfig, index: int) -> str:
@@ -81,11 +87,16 @@ def stats_path(shard_path: Path) -> Path:
     return shard_path.with_name(shard_path.name.removesuffix(".tar") + STATS_SUFFIX)
 
 
+def keys_digest(keys: Iterable[str]) -> str:
+    """sha256 of a set of sample keys (sorted, one per line): what stats record of a shard's keys."""
+    return hashlib.sha256("\n".join(sorted(set(keys))).encode()).hexdigest()
+
+
 def read_stats(path: Path) -> ShardStats:
     """Read one stats JSON (raises ValueError naming the file when it is malformed)."""
     try:
         return ShardStats(**json.loads(Path(path).read_text()))
-    except (TypeError, json.JSONDecodeError) as error:
+    except (TypeError, ValueError) as error:
         raise ValueError(
             f"{path}: malformed shard stats ({error}); delete it and rebuild the chunk"
         ) from error
@@ -126,33 +137,63 @@ def write_chunk(
         records = [json.loads(sample["json"]) for sample in samples]
         part_rows = [row for record in records for row in manifest_rows(record, path.name)]
         rows += part_rows
-        results.append(
-            _stats(path.name, chunk_index, part, len(parts), records, len(part_rows), size, digest)
-        )
+        results.append(_stats(path.name, chunk_index, part, len(parts), records, part_rows, size, digest))
     for path in owned[len(parts) :]:  # a previous, differently split run may have left more parts
         path.unlink(missing_ok=True)
-    write_manifest_part(out_dir, chunk_index, rows)
+    part_digest = sha256_file(write_manifest_part(out_dir, chunk_index, rows))
+    results = [replace(stats, manifest_part_sha256=part_digest) for stats in results]
     for path, stats in zip(owned, results, strict=False):
         write_text_atomic(stats_path(path), json.dumps(asdict(stats), indent=1, sort_keys=True) + "\n")
     return results
 
 
 def chunk_is_done(out_dir: Path, chunk_index: int, config: ShardConfig, verify: bool = True) -> bool:
-    """True if every shard of the chunk has its stats, its manifest part exists and (verify) the
-    shards' sha256 match their stats: the test a resumed build uses to skip a chunk."""
+    """True if every shard of the chunk has readable stats, its manifest part is intact and (verify)
+    the shards' sha256 match their stats: the test a resumed build uses to skip a chunk. Anything
+    unreadable (a malformed stats file, a truncated part) means False: the chunk is rebuilt."""
     out_dir = Path(out_dir)
-    first = out_dir / shard_name(config, chunk_index * config.shards_per_chunk)
-    if not stats_path(first).exists() or not manifest_part_path(out_dir, chunk_index).exists():
+    stats = _chunk_stats(out_dir, chunk_index, config)
+    part = manifest_part_path(out_dir, chunk_index)
+    if stats is None or not part.is_file() or not _part_intact(part, stats):
         return False
-    parts = read_stats(stats_path(first)).parts
-    for part in range(parts):
-        path = out_dir / shard_name(config, chunk_index * config.shards_per_chunk + part)
-        if not stats_path(path).exists() or not path.exists():
+    for shard in stats:
+        path = out_dir / shard.shard
+        if not path.is_file() or path.stat().st_size != shard.bytes:
             return False
-        stats = read_stats(stats_path(path))
-        if path.stat().st_size != stats.bytes or (verify and sha256_file(path) != stats.sha256):
+        if verify and sha256_file(path) != shard.sha256:
             return False
     return True
+
+
+def chunk_stats_digests(out_dir: Path, chunk_index: int, config: ShardConfig) -> list[str] | None:
+    """The sha256 the chunk's stats record for its shards, or None when they are missing or unreadable."""
+    stats = _chunk_stats(Path(out_dir), chunk_index, config)
+    return None if stats is None else [s.sha256 for s in stats]
+
+
+def _chunk_stats(out_dir: Path, chunk_index: int, config: ShardConfig) -> list[ShardStats] | None:
+    """The stats of every shard of a chunk, or None when one is missing or malformed."""
+    first = chunk_index * config.shards_per_chunk
+    try:
+        head = read_stats(stats_path(out_dir / shard_name(config, first)))
+        stats = [head] + [
+            read_stats(stats_path(out_dir / shard_name(config, first + part)))
+            for part in range(1, head.parts)
+        ]
+    except (OSError, ValueError):
+        return None
+    expected = [shard_name(config, first + part) for part in range(head.parts)]
+    return stats if [s.shard for s in stats] == expected else None
+
+
+def _part_intact(part: Path, stats: list[ShardStats]) -> bool:
+    """The manifest part has the sha256 its stats record (or, for older stats, reads with their rows)."""
+    if stats[0].manifest_part_sha256:
+        return sha256_file(part) == stats[0].manifest_part_sha256
+    try:
+        return pq.read_metadata(part).num_rows == sum(s.n_roi_labels for s in stats)
+    except (OSError, ValueError, pa.ArrowException):
+        return False
 
 
 def sha256_file(path: Path, block: int = 1 << 22) -> str:
@@ -212,7 +253,7 @@ def _write_tar_atomic(path: Path, samples: list[dict[str, Any]]) -> tuple[int, s
     return hashing.size, hashing.digest.hexdigest()
 
 
-def _stats(name, chunk, part, parts, records, n_rows, size, digest) -> ShardStats:
+def _stats(name, chunk, part, parts, records, rows, size, digest) -> ShardStats:
     n_refs = sum(record["dist_type"] == REFERENCE_TYPE for record in records)
     return ShardStats(
         shard=name,
@@ -222,11 +263,13 @@ def _stats(name, chunk, part, parts, records, n_rows, size, digest) -> ShardStat
         count=len(records),
         n_references=n_refs,
         n_distorted=len(records) - n_refs,
-        n_roi_labels=n_rows,
+        n_roi_labels=len(rows),
         bytes=size,
         sha256=digest,
         first_key=records[0]["key"] if records else "",
         last_key=records[-1]["key"] if records else "",
+        keys_sha256=keys_digest(record["key"] for record in records),
+        labelled_keys_sha256=keys_digest(row["key"] for row in rows),
     )
 
 
@@ -239,10 +282,7 @@ def finalize(out_dir: Path, chunks: Iterable[int] | None = None, title: str = "S
     """End of a build: merge the manifest parts (all, or those of `chunks`) into manifest.parquet
     and write the dataset card; return the card's path (README.md in out_dir).
 
-    Also removes temporary files that killed writers left (`.<name>.<pid>.tmp`): call it when no
-    chunk is being written any more."""
-    for folder in (Path(out_dir), Path(out_dir) / PARTS_DIR):
-        for leftover in folder.glob(".*.tmp"):
-            leftover.unlink(missing_ok=True)
+    Temporaries of killed writers are not touched here: another build may own them. The build
+    sweeps those of dead builds once it holds the folder's lock (`pipeline.build_folder`)."""
     merge_manifest(out_dir, chunks)
     return write_card(out_dir, list_stats(out_dir), title=title)

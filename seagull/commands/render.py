@@ -51,12 +51,15 @@ def parse_types(text: str) -> list[str]:
     return [name for name in DISTORTION_TYPES if name in names]
 
 
+MIN_SIZE = 64  # smaller sizes shrink the level-1 blur disk below one pixel: black images (issue 14)
+
+
 def parse_size(text: str) -> int | None:
-    """'full' -> None (full resolution), else the long side in pixels (>= 16)."""
+    """'full' -> None (full resolution), else the long side in pixels (>= MIN_SIZE)."""
     if text.strip().lower() == "full":
         return None
-    if not text.isdigit() or int(text) < 16:
-        raise click.BadParameter(f"{text!r}: give the long side in pixels (>= 16) or 'full'")
+    if not text.isdigit() or int(text) < MIN_SIZE:
+        raise click.BadParameter(f"{text!r}: give the long side in pixels (>= {MIN_SIZE}) or 'full'")
     return int(text)
 
 

@@ -7,12 +7,24 @@ from pathlib import Path
 import click
 
 
+def _config_name(ctx: click.Context, param: click.Parameter, value: str) -> str:
+    """A bundled config name or an existing YAML path; anything else is a usage error listing the names."""
+    from model.config import list_configs
+
+    if value in list_configs() or Path(value).is_file():
+        return value
+    raise click.BadParameter(
+        f"unknown config {value!r}; choose one of: {', '.join(list_configs())}, or a YAML path"
+    )
+
+
 @click.command("train")
 @click.option(
     "--config",
     "config_name",
     default="tiny",
     show_default=True,
+    callback=_config_name,
     help="Model config: tiny, paper or a YAML path.",
 )
 @click.option(

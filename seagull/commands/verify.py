@@ -9,6 +9,7 @@ from pathlib import Path
 
 import click
 
+from pipeline.build_folder import rebuild_command
 from pipeline.shards.verify import failure_message, verify_manifest, verify_shards
 
 
@@ -16,8 +17,9 @@ from pipeline.shards.verify import failure_message, verify_manifest, verify_shar
 @click.argument("shard_dir", type=click.Path(file_okay=False, exists=True, path_type=Path))
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object per shard instead of a table.")
 def command(shard_dir: Path, as_json: bool) -> None:
-    """Check the shards in SHARD_DIR against their `_stats.json`, and manifest.parquet against the
-    stats; exit 1 if anything is wrong.
+    """Check the shards in SHARD_DIR against their `_stats.json` (sha256, size, sample keys), and
+    manifest.parquet and its parts against the stats (rows and keys per shard); exit 1 if anything is
+    wrong, printing the build command that repairs the folder.
 
     \b
     seagull verify shards/
@@ -32,7 +34,7 @@ def command(shard_dir: Path, as_json: bool) -> None:
             click.echo(json.dumps(asdict(check)))
         else:
             click.echo(f"{check.status:<10} {check.shard}  {check.detail}")
-    message = failure_message(checks, shard_dir, manifest_problems)
+    message = failure_message(checks, shard_dir, manifest_problems, rebuild_command(shard_dir))
     if message:
         click.echo(message, err=True)
         sys.exit(1)

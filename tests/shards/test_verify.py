@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import shutil
 
 import pytest
@@ -87,3 +88,33 @@ def test_stale_manifest_is_reported(copy, group_factory):
     assert result.exit_code == 1 and "0 rows for seagull100w-000002.tar" in result.output
     (copy / "manifest.parquet").unlink()
     assert "never finalized" in verify_manifest(copy)[0]
+
+
+def test_manifest_listing_other_keys_with_the_same_counts_is_stale(copy, chunks, group_factory):
+    # A re-run with other content for chunk 1 (another reference id, same number of samples and rows)
+    # killed before finalize: every shard is ok and the row counts agree, but the keys do not.
+    write_chunk(copy, 1, [group_factory("ref-z", 3, n_rois=1)], ShardConfig())
+    assert set(statuses(copy).values()) == {"ok"}
+    assert verify_manifest(copy) == [
+        "manifest.parquet: the keys listed for seagull100w-000001.tar are not the keys it holds"
+    ]
+
+
+def test_corrupted_manifest_part_and_stats_are_reported(copy):
+    part = copy / "manifest" / "part-000000.parquet"
+    part.write_bytes(part.read_bytes()[:64])
+    assert "manifest/part-000000.parquet is corrupted" in verify_manifest(copy)[0]
+    (copy / "seagull100w-000001_stats.json").write_text("{not json")
+    assert statuses(copy)["seagull100w-000001.tar"] == "corrupted"
+
+
+def test_shard_whose_keys_differ_from_its_stats_is_corrupted(copy, tmp_path, group_factory):
+    # Same sha256 and count recorded for a tar with other keys: only the key digest can tell.
+    other = tmp_path / "other"
+    write_chunk(other, 1, [group_factory("ref-z", 3, n_rois=1)], ShardConfig())
+    stats_file = copy / "seagull100w-000001_stats.json"
+    record = json.loads(stats_file.read_text())
+    record["keys_sha256"] = json.loads((other / "seagull100w-000001_stats.json").read_text())["keys_sha256"]
+    stats_file.write_text(json.dumps(record))
+    check = verify_shards(copy)[1]
+    assert (check.status, check.detail) == ("corrupted", "its sample keys differ from the recorded key set")

@@ -140,7 +140,9 @@ def test_read_stats_names_a_malformed_file(tmp_path):
         read_stats(path)
 
 
-def test_finalize_removes_leftover_temporaries(tmp_path, chunks):
+def test_temporaries_are_left_to_their_owner_and_swept_under_the_lock(tmp_path, chunks):
+    from pipeline.build_folder import sweep_temporaries
+
     write_chunk(tmp_path, 0, chunks[0], ShardConfig())
     leftovers = [
         tmp_path / ".seagull100w-000001.tar.999.tmp",
@@ -148,6 +150,10 @@ def test_finalize_removes_leftover_temporaries(tmp_path, chunks):
     ]
     for path in leftovers:
         path.write_bytes(b"partial")
-    finalize(tmp_path)
-    assert not any(path.exists() for path in leftovers)
+    finalize(tmp_path)  # another build may be writing them: finalize leaves them alone
+    assert all(path.exists() for path in leftovers)
     assert (tmp_path / "seagull100w-000000.tar").exists() and (tmp_path / "manifest.parquet").exists()
+    waiting = tmp_path / ".seagull-build.lock.77.abc.tmp"  # a build about to take the lock owns it
+    waiting.write_text("{}")
+    assert sweep_temporaries(tmp_path) == sorted(leftovers)  # with the lock held: a dead build's
+    assert not any(path.exists() for path in leftovers) and waiting.exists()
