@@ -79,6 +79,8 @@ class Seagull(nn.Module):
                 f"{images.shape[0]} images, {masks.shape[0]} masks, {crops.shape[0]} crops and ROI counts "
                 f"{counts} disagree: roi_counts must give each image's number of masks and crops"
             )
+        dtype = next(self.encoder.parameters()).dtype  # a bf16 model takes bf16 pixels
+        images, crops = images.to(dtype), crops.to(dtype)
         features = self.encoder(images)  # once per image, whatever its ROI count
         level = features[self.config.encoder.image_level]  # (N, C, h, w)
         image_tokens = self.projector(level.flatten(2).transpose(1, 2))  # (N, h*w, D)
