@@ -54,10 +54,10 @@ def model_source_options(command):
         ),
         click.option(
             "--dtype",
-            type=click.Choice(["bf16", "fp32"]),
+            type=click.Choice(["bf16", "fp16", "fp32"]),
             default="bf16",
             show_default=True,
-            help="Weights' dtype of a release.",
+            help="Weights' dtype of a release (fp16: GPU only).",
         ),
     ]
     for option in reversed(options):
@@ -102,7 +102,7 @@ def load_model_from_options(
             paths,
             create_config(name) if name else None,
             prompts or extra.get("prompts"),
-            dtype={"bf16": torch.bfloat16, "fp32": torch.float32}[dtype],
+            dtype={"bf16": torch.bfloat16, "fp16": torch.float16, "fp32": torch.float32}[dtype],
             device=device,
         )
     except (ReleaseError, FileNotFoundError) as error:

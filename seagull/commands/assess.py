@@ -33,6 +33,7 @@ from seagull.commands._options import load_model_from_options, model_source_opti
 )
 @click.option("--save-mask", type=click.Path(dir_okay=False), help="Write the mask used (PNG).")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON instead of text.")
+@click.option("--device", default="cpu", show_default=True, help="torch device, e.g. cuda.")
 def command(
     image,
     run_dir,
@@ -50,6 +51,7 @@ def command(
     checkpoint,
     save_mask,
     as_json,
+    device,
 ) -> None:  # noqa: ANN001
     """Assess the ROI given by --mask, --point or --box of IMAGE.
 
@@ -77,7 +79,7 @@ def command(
     if save_mask:
         Image.fromarray(roi.astype(np.uint8) * 255).save(save_mask)
     model, tokenizer = load_model_from_options(
-        run_dir, weights, base, encoder_weights, release_file, config_name, prompts, dtype
+        run_dir, weights, base, encoder_weights, release_file, config_name, prompts, dtype, device
     )
     tensor = torch.from_numpy(pixels).permute(2, 0, 1).float() / 255.0
     result = assess_items(model, tokenizer, [region_item(tensor, torch.from_numpy(roi), model.config)])[0]
