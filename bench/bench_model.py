@@ -1,4 +1,5 @@
-"""Tiny SEAGULL on the CPU: training samples/s (fp32 and bf16), scoring ROIs/s and peak memory.
+"""Tiny SEAGULL on the CPU: training samples/s (fp32 and bf16), scoring ROIs/s, peak memory, and
+training ROIs/s with one ROI per conversation against several ROIs of an image per conversation.
 
 Samples are synthetic but follow the loader's contract: skimage photographs at 1,024 x 683 px
 (the build's working resolution), two labelled ROIs each, so the cost of resizing and cropping
@@ -97,11 +98,69 @@ def _score(samples: list[dict], run: Path) -> dict:
     return {"rois": len(items), "rois_per_s": round(len(items) / (time.perf_counter() - started), 2)}
 
 
+def _rois_per_conversation(rois: int, repeats: int) -> dict:
+    """Forward + backward ROIs/s of the tiny model: `rois` ROIs of one 1,024 x 683 photo, as `rois`
+    one-ROI conversations (the encoder runs `rois` times) or one conversation about all of them
+    (the encoder runs once, the image tokens appear once; model/regions.py)."""
+    from model.data import collate, sample_items
+    from model.regions import group_by_image
+    from model.seagull import build_model
+
+    config = create_config("tiny")
+    config = dataclasses.replace(
+        config, llm=dataclasses.replace(config.llm, max_length=4096)
+    )  # nothing dropped
+    torch.manual_seed(0)
+    model, tokenizer = build_model(config)
+    sample = _samples()[0]
+    height, width = sample["image"].shape[-2:]
+    masks = torch.zeros(rois, height, width, dtype=torch.bool)
+    for index in range(rois):  # vertical stripes
+        masks[index, :, index * width // rois : (index + 1) * width // rois] = True
+    sample = {**sample, "masks": masks, "rois": [{**sample["rois"][0], "roi_id": i} for i in range(rois)]}
+    items = list(sample_items(sample, config, stage=1, seed=0, epoch=0))
+    layouts = {
+        "one_roi_per_conversation": items,
+        "rois_in_one_conversation": list(group_by_image(items, rois)),
+    }
+    result = {"rois": rois}
+    for name, batch_items in layouts.items():
+        batch = collate(batch_items, tokenizer, model.image_tokens, config.llm.max_length)
+        model.train()
+        model(batch).loss.backward()  # warm-up
+        started = time.perf_counter()
+        for _ in range(repeats):
+            model.zero_grad(set_to_none=True)
+            model(batch).loss.backward()
+        seconds = (time.perf_counter() - started) / repeats
+        result[name] = {
+            "sequences": len(batch_items),
+            "tokens": int(batch["attention_mask"].sum()),
+            "rois_per_s": round(rois / seconds, 2),
+        }
+    result["speed_up"] = round(
+        result["rois_in_one_conversation"]["rois_per_s"] / result["one_roi_per_conversation"]["rois_per_s"], 2
+    )
+    return result
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", required=True, type=Path)
     parser.add_argument("--steps", type=int, default=20)
+    parser.add_argument(
+        "--rois", type=int, default=8, help="ROIs of one image for the per-conversation comparison"
+    )
+    parser.add_argument(
+        "--only-rois", action="store_true", help="run only the ROIs-per-conversation comparison"
+    )
     args = parser.parse_args()
+    if args.only_rois:
+        result = {"threads": torch.get_num_threads(), **_rois_per_conversation(args.rois, 3)}
+        args.out.mkdir(parents=True, exist_ok=True)
+        (args.out / "model_rois.json").write_text(json.dumps(result, indent=2))
+        print(json.dumps(result, indent=2))
+        return
     torch.manual_seed(0)
     samples = _samples()
     tracemalloc.start()
@@ -118,6 +177,7 @@ def main() -> None:
         "train_bf16": bf16,
         "scoring": scoring,
         "bf16_over_fp32_speed": round(bf16["samples_per_s"] / fp32["samples_per_s"], 3),
+        "rois_per_conversation": _rois_per_conversation(args.rois, 3),
         "peak_rss_mib": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
         "peak_python_heap_mib": round(
             python_peak / 2**20, 1

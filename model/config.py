@@ -17,6 +17,9 @@ import yaml
 
 CONFIG_DIR = Path(__file__).parent / "configs"
 PRECISIONS = ("fp32", "bf16")
+PROMPT_STYLES = ("paper", "authors")  # model/prompts.py
+# The OpenAI-CLIP normalisation the authors' LAION ConvNeXt weights were trained with (their demo uses it).
+CLIP_MEAN, CLIP_STD = (0.48145466, 0.4578275, 0.40821073), (0.26862954, 0.26130258, 0.27577711)
 
 
 @dataclass(frozen=True)
@@ -25,6 +28,8 @@ class EncoderConfig:
     weights: str | None = None  # local checkpoint; None = random weights (tests, tiny)
     kwargs: dict[str, Any] = field(default_factory=dict)  # overrides of the timm variant (tiny dims)
     image_level: int = 2  # the stage whose tokens feed the projector (768 ch, stride 16)
+    mean: tuple[float, ...] = CLIP_MEAN  # normalisation of the overview and the local crops
+    std: tuple[float, ...] = CLIP_STD
 
 
 @dataclass(frozen=True)
@@ -32,7 +37,7 @@ class MFEConfig:
     width: int = 1024  # P, the paper's common width of basic tokens and keys
     heads: int = 8  # the paper's cross-attention heads
     local_size: int = 512  # the ROI crop is resized to the encoder's input size
-    local_grid: int = 32  # the local CNNs end at 32x32, the grid of the image tokens
+    local_grid: int = 32  # the local CNNs end at 32x32: one token of 32² = 1,024 values
 
 
 @dataclass(frozen=True)
@@ -84,6 +89,7 @@ class ModelConfig:
     llm: LLMConfig = LLMConfig()
     tokenizer_path: str | None = None  # None = the offline WordLevel tokenizer (model/tokenizer.py)
     train: TrainConfig = TrainConfig()
+    prompts: str = "paper"  # scoring prompt wording: "paper" or "authors" (the released weights')
 
 
 def list_configs() -> list[str]:
@@ -120,15 +126,20 @@ def parse_config(raw: dict[str, Any], source: Path | str = "<dict>") -> ModelCon
         for stage in ("stage1", "stage2"):
             if stage in train:
                 train[stage] = StageConfig(**train[stage])
+        encoder = dict(raw["encoder"])
+        for key in ("mean", "std"):
+            if key in encoder:
+                encoder[key] = tuple(encoder[key])
         config = ModelConfig(
             name=raw["name"],
             image_size=int(raw.get("image_size", 512)),
-            encoder=EncoderConfig(**raw["encoder"]),
+            encoder=EncoderConfig(**encoder),
             projector=raw.get("projector", "mlp2x_gelu"),
             mfe=MFEConfig(**raw["mfe"]),
             llm=LLMConfig(**llm),
             tokenizer_path=(raw.get("tokenizer") or {}).get("path"),
             train=TrainConfig(**train),
+            prompts=raw.get("prompts", "paper"),
         )
     except (KeyError, TypeError) as error:
         raise ValueError(
@@ -149,3 +160,5 @@ def _validate(config: ModelConfig, source: Path | str) -> None:
         )
     if config.mfe.local_size % config.mfe.local_grid:
         raise ValueError(f"{source}: mfe.local_size must be a multiple of mfe.local_grid")
+    if config.prompts not in PROMPT_STYLES:
+        raise ValueError(f"{source}: prompts must be one of {PROMPT_STYLES}, got {config.prompts!r}")

@@ -30,10 +30,10 @@ class Encoded:
     labels: list[int]
 
 
-def prompt_text(question: str, first: bool) -> str:
+def prompt_text(question: str, first: bool, image_prompt: str = IMAGE_PROMPT) -> str:
     """The text before an answer: system and image on the first turn, then `USER: … ASSISTANT:`."""
     head = f"{SYSTEM} " if first else ""
-    image = IMAGE_PROMPT if first else ""
+    image = image_prompt if first else ""
     return f"{head}{ROLES[0]}: {image}{question} {ROLES[1]}:"
 
 
@@ -66,19 +66,29 @@ def encode_conversation(
     return Encoded(ids, labels)
 
 
-def encode_prompt(tokenizer, question: str, answer_prefix: str, image_tokens: int) -> list[int]:
+def encode_prompt(
+    tokenizer, question: str, answer_prefix: str, image_tokens: int, image_prompt: str = IMAGE_PROMPT
+) -> list[int]:
     """Ids of a one-turn prompt followed by the start of the answer (for closed-set scoring)."""
-    ids = [tokenizer.bos_token_id] + _encode(tokenizer, prompt_text(question, True), image_tokens)
+    ids = [tokenizer.bos_token_id] + _encode(
+        tokenizer, prompt_text(question, True, image_prompt), image_tokens
+    )
     prefix = answer_prefix.strip()
     return ids + (_encode(tokenizer, " " + prefix, 0) if prefix else [])
 
 
 def _encode(tokenizer, text: str, image_tokens: int) -> list[int]:
-    ids = tokenizer(text, add_special_tokens=False)["input_ids"]
+    """Token ids of `text`, each `<image>` expanded to `image_tokens` ids.
+
+    The text between `<image>` placeholders is tokenized piece by piece, as the authors'
+    `tokenizer_image_token` does, so a SentencePiece tokenizer splits the words after `<image>`
+    the way the released weights saw them.
+    """
     image_id = tokenizer.convert_tokens_to_ids(IMAGE_TOKEN)
-    if image_tokens == 0:
-        return ids
     expanded: list[int] = []
-    for token in ids:
-        expanded += [image_id] * image_tokens if token == image_id else [token]
+    for index, piece in enumerate(text.split(IMAGE_TOKEN)):
+        if index:
+            expanded += [image_id] * image_tokens
+        if piece:
+            expanded += tokenizer(piece, add_special_tokens=False)["input_ids"]
     return expanded

@@ -132,22 +132,27 @@ def collate(
 ) -> dict[str, torch.Tensor]:
     """Tokenize and pad a list of items into a batch for model.seagull.Seagull.forward.
 
+    Items may hold several ROIs of their image (model/regions.py).
+
     Returns:
         {"input_ids": int64 (B, T), "labels": int64 (B, T) (IGNORE_INDEX outside answers and on
-         padding), "attention_mask": int64 (B, T), "images": (B, 3, S, S), "masks": (B, S, S),
-         "crops": (B, 3, L, L)}; padding on the right.
+         padding), "attention_mask": int64 (B, T), "images": (B, 3, S, S), "masks": (R, S, S),
+         "crops": (R, 3, L, L), "roi_counts": (B,), "region_index": (G,)}; padding on the right.
     """
+    from model.conversation import GLOBAL_TOKEN
+    from model.regions import region_inputs
+
     encoded = [encode_conversation(tokenizer, item["turns"], image_tokens, max_length) for item in items]
     length = max(len(e.input_ids) for e in encoded)
     pad = tokenizer.pad_token_id
     input_ids = torch.tensor([e.input_ids + [pad] * (length - len(e.input_ids)) for e in encoded])
     labels = torch.tensor([e.labels + [IGNORE_INDEX] * (length - len(e.labels)) for e in encoded])
     attention = torch.tensor([[1] * len(e.input_ids) + [0] * (length - len(e.input_ids)) for e in encoded])
+    global_id = tokenizer.convert_tokens_to_ids(GLOBAL_TOKEN)
     return {
         "input_ids": input_ids,
         "labels": labels,
         "attention_mask": attention,
         "images": torch.stack([item["image"] for item in items]),
-        "masks": torch.stack([item["mask"] for item in items]),
-        "crops": torch.stack([item["crop"] for item in items]),
+        **region_inputs(items, [e.input_ids.count(global_id) for e in encoded]),
     }

@@ -1,8 +1,11 @@
-"""The frozen ConvNeXt image encoder (timm, features_only): four levels of image features.
+"""The frozen ConvNeXt image encoder (timm): four levels of image features (`forward_intermediates`).
 
 Weights come from a local file only: timm reads it through `pretrained_cfg_overlay={"file": ...}`,
 and its ConvNeXt checkpoint filter also accepts OpenCLIP checkpoints (`visual.trunk.*` keys), so
-the release's `convnext_large_d_320` LAION weights load as they are.
+the release's `convnext_large_d_320` LAION weights (`open_clip_pytorch_model.bin`) load as they
+are. The trunk keeps timm's own parameter names, so `trunk_state_dict` writes a file in that
+same OpenCLIP layout (`seagull export`). Inputs are normalised with the config's mean/std: the
+OpenAI-CLIP values the LAION weights and the authors' demo use.
 """
 
 from __future__ import annotations
@@ -27,12 +30,11 @@ class FrozenEncoder(nn.Module):
     def __init__(self, config: EncoderConfig):
         super().__init__()
         self.backbone = _create_backbone(config)
-        self.channels = tuple(self.backbone.feature_info.channels())
-        self.strides = tuple(self.backbone.feature_info.reduction())
-        mean = self.backbone.pretrained_cfg.get("mean", (0.485, 0.456, 0.406))
-        std = self.backbone.pretrained_cfg.get("std", (0.229, 0.224, 0.225))
-        self.register_buffer("mean", torch.tensor(mean).view(1, 3, 1, 1), persistent=False)
-        self.register_buffer("std", torch.tensor(std).view(1, 3, 1, 1), persistent=False)
+        stages = self.backbone.feature_info[-4:]  # the four stages (the stem is not a level)
+        self.channels = tuple(info["num_chs"] for info in stages)
+        self.strides = tuple(info["reduction"] for info in stages)
+        self.register_buffer("mean", torch.tensor(config.mean).view(1, 3, 1, 1), persistent=False)
+        self.register_buffer("std", torch.tensor(config.std).view(1, 3, 1, 1), persistent=False)
         self.requires_grad_(False)
         self.eval()
 
@@ -40,16 +42,24 @@ class FrozenEncoder(nn.Module):
         # Frozen: stays in eval mode whatever the parent module asks.
         return super().train(False)
 
+    def normalize(self, images: torch.Tensor) -> torch.Tensor:
+        """0..1 pixels -> the encoder's normalised input (also used for the local view's crops)."""
+        return (images - self.mean.to(images.dtype)) / self.std.to(images.dtype)
+
     @torch.no_grad()
     def forward(self, images: torch.Tensor) -> list[torch.Tensor]:
         """Args: images float (B, 3, S, S) in 0..1. Returns four maps (B, C_j, S/stride_j, S/stride_j)."""
-        return self.backbone((images - self.mean) / self.std)
+        return self.backbone.forward_intermediates(self.normalize(images), intermediates_only=True)
+
+    def trunk_state_dict(self) -> dict[str, torch.Tensor]:
+        """The weights in the OpenCLIP layout (`visual.trunk.<timm name>`) that the loader reads back."""
+        return {f"visual.trunk.{name}": value for name, value in self.backbone.state_dict().items()}
 
 
 def _create_backbone(config: EncoderConfig) -> nn.Module:
     kwargs = {key: tuple(value) if isinstance(value, list) else value for key, value in config.kwargs.items()}
     if config.weights is None:
-        return timm.create_model(config.arch, pretrained=False, features_only=True, **kwargs)
+        return timm.create_model(config.arch, pretrained=False, num_classes=0, **kwargs)
     weights = Path(config.weights)
     if not weights.is_file():
         raise FileNotFoundError(
@@ -57,5 +67,5 @@ def _create_backbone(config: EncoderConfig) -> nn.Module:
         )
     overlay = {"file": str(weights)}
     return timm.create_model(
-        config.arch, pretrained=True, features_only=True, pretrained_cfg_overlay=overlay, **kwargs
+        config.arch, pretrained=True, num_classes=0, pretrained_cfg_overlay=overlay, **kwargs
     )

@@ -1,10 +1,20 @@
-"""The Mask-based Feature Extractor's global view (paper §4.2, eq. 2-4; SPEC.md §4).
+"""The Mask-based Feature Extractor's global view (paper §4.2, eq. 2-4), as the authors' code runs it.
 
-For each ROI mask: mask pooling on the four encoder levels -> one linear each to width P = the
-"basic tokens" B_j; each level's flattened map -> its own linear to P = keys/values F_j;
-self-attention on the four basic tokens, cross-attention from each to its level's keys, an MLP;
-the basic and attended tokens are each summed over levels, projected to the LLM width,
-concatenated, and an MLP gives the `<global>` token.
+The authors' code (chencn2020/SEAGULL, `seagull/model/layer.py`, `MaskExtractor`) produced the
+released weights, so where it and the paper differ this module follows the code (docs/model.md
+lists the differences):
+
+- basic tokens B_j: mask pooling on each of the 4 encoder levels, one Linear(C_j, P) each;
+- keys F_j: each level reshaped to C_j x (h_j w_j) and the h_j w_j axis projected to P, so the
+  C_j channels are the tokens (paper eq. 3);
+- one attention block shared by the levels: self-attention across the ROIs *of one image*
+  (per level), cross-attention from them to the level's keys at half width (P/2 inside), a
+  2P ReLU MLP; post-norm after each attention, plain residual after the MLP;
+- B_j and the attended tokens G_j are each summed over levels, each goes through one Linear to
+  the LLM width, and one Linear on their concatenation [G, B] gives the `<global>` token.
+
+ROIs arrive grouped by image (`counts[n]` ROIs of image n, in order); inside the module they
+are laid out as a padded (images, max ROIs) grid so attention stays batched.
 """
 
 from __future__ import annotations
@@ -14,67 +24,142 @@ import torch.nn.functional as F
 from torch import nn
 
 
-def mask_pool(features: torch.Tensor, masks: torch.Tensor) -> torch.Tensor:
-    """Average of the features inside each mask, the mask resized to the feature map.
-
-    The mask is resized by area (adaptive average pooling), so it becomes the fraction of each
-    feature cell it covers: a small ROI keeps a non-zero weight even at stride 32, where a
-    thresholded nearest-neighbour resize would lose it.
+class Attention(nn.Module):
+    """Multi-head attention with separate q/k/v/out projections and an optional narrower inside.
 
     Args:
-        features: float (B, C, h, w).
-        masks: float or bool (B, H, W), 1 inside the ROI; H, W multiples of h, w.
+        dim: width of queries, keys, values and output.
+        heads: attention heads.
+        inner: width inside (after q/k/v projection); `dim` by default, `dim // 2` for the
+            authors' cross-attention.
+    """
+
+    def __init__(self, dim: int, heads: int, inner: int | None = None):
+        super().__init__()
+        inner = inner or dim
+        if inner % heads:
+            raise ValueError(f"attention width {inner} must be divisible by {heads} heads")
+        self.heads = heads
+        self.q_proj, self.k_proj, self.v_proj = (nn.Linear(dim, inner) for _ in range(3))
+        self.out_proj = nn.Linear(inner, dim)
+
+    def forward(
+        self, q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, key_valid: torch.Tensor | None = None
+    ) -> torch.Tensor:
+        """q (B, Tq, dim), k/v (B, Tk, dim), key_valid bool (B, Tk) or None -> (B, Tq, dim)."""
+        q, k, v = (self._heads(proj(x)) for proj, x in ((self.q_proj, q), (self.k_proj, k), (self.v_proj, v)))
+        mask = key_valid[:, None, None, :] if key_valid is not None else None
+        out = F.scaled_dot_product_attention(q, k, v, attn_mask=mask)  # (B, H, Tq, inner / H)
+        return self.out_proj(out.transpose(1, 2).flatten(2))
+
+    def _heads(self, x: torch.Tensor) -> torch.Tensor:
+        return x.unflatten(-1, (self.heads, -1)).transpose(1, 2)
+
+
+class RegionBlock(nn.Module):
+    """Self-attention across an image's ROIs, cross-attention to one level's keys, MLP.
+
+    The authors' `CrossAttention` (itself after SAM's two-way block): post-norm after both
+    attentions, no norm after the MLP; cross-attention at half width; ReLU MLP of width 2P.
+    """
+
+    def __init__(self, width: int, heads: int):
+        super().__init__()
+        self.self_attn = Attention(width, heads)
+        self.norm1 = nn.LayerNorm(width)
+        self.cross_attn = Attention(width, heads, width // 2)
+        self.norm2 = nn.LayerNorm(width)
+        self.mlp = nn.Sequential(nn.Linear(width, 2 * width), nn.ReLU(), nn.Linear(2 * width, width))
+
+    def forward(self, queries: torch.Tensor, keys: torch.Tensor, valid: torch.Tensor) -> torch.Tensor:
+        """queries (N, R, P) with valid (N, R) marking real ROIs; keys (N, C, P) -> (N, R, P)."""
+        queries = self.norm1(queries + self.self_attn(queries, queries, queries, key_valid=valid))
+        queries = self.norm2(queries + self.cross_attn(queries, keys, keys))
+        return queries + self.mlp(queries)
+
+
+def mask_weights(masks: torch.Tensor, size: tuple[int, int]) -> torch.Tensor:
+    """The authors' mask pooling weights: bilinear resize to the level, binarise (> 0), normalise.
+
+    Args:
+        masks: float or bool (R, H, W), 1 inside the ROI.
+        size: (h, w) of the feature level.
 
     Returns:
-        float (B, C): the weighted mean (zeros for an empty mask).
+        float (R, h * w) summing to 1 per ROI (all zeros when the ROI vanishes at this level,
+        as in the authors' code: a small ROI can miss every bilinear sample of a coarse level).
     """
-    weights = F.adaptive_avg_pool2d(masks[:, None].to(features.dtype), features.shape[-2:])  # (B, 1, h, w)
-    total = weights.sum(dim=(-2, -1)).clamp_min(1e-6)  # (B, 1)
-    return (features * weights).sum(dim=(-2, -1)) / total
+    resized = F.interpolate(masks[:, None].float(), size=size, mode="bilinear", align_corners=False)
+    binary = (resized[:, 0] > 0).float().flatten(1)
+    return binary / (binary.sum(-1, keepdim=True) + 1e-8)
+
+
+def mask_pool(features: torch.Tensor, masks: torch.Tensor) -> torch.Tensor:
+    """Mean of the features inside each mask (one ROI per image). features (B, C, h, w), masks
+    (B, H, W) -> (B, C)."""
+    weights = mask_weights(masks, features.shape[-2:]).to(features.dtype)
+    return torch.einsum("bcp,bp->bc", features.flatten(2), weights)
+
+
+class RegionLayout:
+    """Where the ROIs of a batch sit in the padded (images, max ROIs) grid.
+
+    Args:
+        counts: ROIs per image (python ints or a CPU tensor), ROIs stored image after image.
+        device: device of the grid indices.
+    """
+
+    def __init__(self, counts, device: torch.device):
+        self.counts = [int(c) for c in counts]
+        self.images, self.width = len(self.counts), max(self.counts, default=0)
+        slots = [n * self.width + i for n, count in enumerate(self.counts) for i in range(count)]
+        self.slots = torch.tensor(slots, dtype=torch.long).to(device)  # (R,) flat grid positions
+        valid = torch.zeros(self.images * self.width, dtype=torch.bool)
+        valid[slots] = True
+        self.valid = valid.view(self.images, self.width).to(device)
+
+    def pad(self, rows: torch.Tensor) -> torch.Tensor:
+        """(R, ...) -> (N, max ROIs, ...), zeros where an image has fewer ROIs."""
+        grid = rows.new_zeros(self.images * self.width, *rows.shape[1:])
+        return grid.index_copy(0, self.slots, rows).view(self.images, self.width, *rows.shape[1:])
+
+    def unpad(self, grid: torch.Tensor) -> torch.Tensor:
+        """(N, max ROIs, ...) -> (R, ...)."""
+        return grid.flatten(0, 1).index_select(0, self.slots)
 
 
 class GlobalView(nn.Module):
-    """MFE global view: multi-level features + masks -> one token of the LLM width.
+    """MFE global view: 4 encoder levels + ROI masks -> one `<global>` token per ROI.
 
     Args:
         channels: channels of the encoder levels, e.g. (192, 384, 768, 1536).
-        width: P, the common width of basic tokens and keys (1,024 in the paper).
-        heads: attention heads (8 in the paper).
+        positions: h_j * w_j of each level at the model's input size, e.g. (16384, 4096, 1024, 256).
+        width: P (1,024 in the paper).
+        heads: attention heads (8).
         out_dim: the LLM's hidden size (4,096 for Vicuna-7B).
     """
 
-    def __init__(self, channels: tuple[int, ...], width: int, heads: int, out_dim: int):
+    def __init__(
+        self, channels: tuple[int, ...], positions: tuple[int, ...], width: int, heads: int, out_dim: int
+    ):
         super().__init__()
-        self.basic_fc = nn.ModuleList(nn.Linear(c, width) for c in channels)
-        self.key_fc = nn.ModuleList(nn.Linear(c, width) for c in channels)
-        self.self_attn = nn.MultiheadAttention(width, heads, batch_first=True)
-        self.self_norm = nn.LayerNorm(width)
-        # One cross-attention and MLP shared by the levels: their keys already share width P.
-        self.cross_attn = nn.MultiheadAttention(width, heads, batch_first=True)
-        self.cross_norm = nn.LayerNorm(width)
-        self.mlp = nn.Sequential(nn.Linear(width, 4 * width), nn.GELU(), nn.Linear(4 * width, width))
+        self.basic = nn.ModuleList(nn.Linear(c, width) for c in channels)  # FC_j of eq. 2
+        self.keys = nn.ModuleList(nn.Linear(p, width) for p in positions)  # FC_j of eq. 3
+        self.block = RegionBlock(width, heads)
         self.fuse_basic = nn.Linear(width, out_dim)  # FC_2 of eq. 4
         self.fuse_global = nn.Linear(width, out_dim)  # FC_3 of eq. 4
-        self.out = nn.Sequential(
-            nn.Linear(2 * out_dim, out_dim), nn.GELU(), nn.Linear(out_dim, out_dim)
-        )  # FC_1
+        self.out = nn.Linear(2 * out_dim, out_dim)  # FC_1 of eq. 4, on [global, basic]
 
-    def forward(self, features: list[torch.Tensor], masks: torch.Tensor) -> torch.Tensor:
-        """Args: features [(B, C_j, h_j, w_j)] x 4; masks (B, H, W). Returns (B, out_dim)."""
-        basic = torch.stack(
-            [fc(mask_pool(f, masks)) for fc, f in zip(self.basic_fc, features, strict=True)], 1
-        )  # (B, 4, P)
-        queries = self.self_norm(basic + self.self_attn(basic, basic, basic, need_weights=False)[0])
-        attended = [
-            self._attend(queries[:, j : j + 1], fc(f.flatten(2).transpose(1, 2)))
-            for j, (fc, f) in enumerate(zip(self.key_fc, features, strict=True))
-        ]  # 4 x (B, 1, P)
-        summed_basic = basic.sum(1)  # (B, P)
-        summed_global = torch.cat(attended, 1).sum(1)  # (B, P)
-        fused = torch.cat([self.fuse_basic(summed_basic), self.fuse_global(summed_global)], -1)  # (B, 2D)
-        return self.out(fused)
-
-    def _attend(self, query: torch.Tensor, keys: torch.Tensor) -> torch.Tensor:
-        """query (B, 1, P), keys (B, h*w, P) -> (B, 1, P): cross-attention, then the MLP."""
-        attended = self.cross_norm(query + self.cross_attn(query, keys, keys, need_weights=False)[0])
-        return attended + self.mlp(attended)
+    def forward(
+        self, features: list[torch.Tensor], masks: torch.Tensor, layout: RegionLayout
+    ) -> torch.Tensor:
+        """features [(N, C_j, h_j, w_j)] x 4; masks (R, H, W) grouped by image -> (R, out_dim)."""
+        basic_sum, global_sum = 0, 0
+        for basic_fc, key_fc, level in zip(self.basic, self.keys, features, strict=True):
+            flat = level.flatten(2)  # (N, C, h*w)
+            weights = layout.pad(mask_weights(masks, level.shape[-2:]).to(flat.dtype))  # (N, R, h*w)
+            basic = basic_fc(weights @ flat.transpose(1, 2))  # (N, R, P)
+            attended = self.block(basic, key_fc(flat), layout.valid)  # keys: channels as tokens
+            basic_sum, global_sum = basic_sum + basic, global_sum + attended
+        fused = torch.cat([self.fuse_global(global_sum), self.fuse_basic(basic_sum)], -1)
+        return layout.unpad(self.out(fused))

@@ -15,8 +15,8 @@ from typing import Any
 import torch
 
 from model.conversation import encode_prompt
+from model.prompts import prompt_style
 from model.seagull import Seagull
-from pipeline.instructions import load_templates
 from pipeline.levels import LEVEL_WORDS, SEVERITY_WORDS
 from pipeline.taxonomy import CLEAN, DISTORTION_TYPES
 
@@ -24,11 +24,11 @@ LEVEL_VALUES = torch.arange(1.0, 6.0)  # Q-Align's weights: level i counts i + 1
 SCORED_TASKS = ("quality", "importance")
 
 
-def question_and_prefix(task: str) -> tuple[str, str]:
-    """The AIR question of `task` (with the region prefix) and its answer up to the level word."""
-    templates = load_templates()
-    answer = templates.air_answers[task]
-    return templates.region_prefix + templates.air_questions[task], answer[: answer.index("{")]
+def question_and_prefix(task: str, prompts: str = "paper") -> tuple[str, str]:
+    """The AIR question of `task` (with the region prefix) and its answer up to the level word, in
+    the prompt style `prompts` (model/prompts.py)."""
+    style = prompt_style(prompts)
+    return style.questions[task], style.answer_prefixes[task]
 
 
 def level_token_ids(tokenizer, task: str) -> list[int]:
@@ -55,8 +55,10 @@ def level_probabilities(model: Seagull, tokenizer, items: list[dict[str, Any]], 
         items: dicts with "image" (3, S, S), "mask" (S, S), "crop" (3, L, L) (model/data.sample_items).
         task: "quality" or "importance".
     """
-    question, prefix = question_and_prefix(task)
-    prompt = encode_prompt(tokenizer, question, prefix, model.image_tokens)
+    question, prefix = question_and_prefix(task, model.config.prompts)
+    prompt = encode_prompt(
+        tokenizer, question, prefix, model.image_tokens, prompt_style(model.config.prompts).image_prompt
+    )
     ids, attention = left_pad([prompt] * len(items), tokenizer.pad_token_id)
     device = next(model.parameters()).device
     embeds = model.embed(ids.to(device), *_visual(items, device))
@@ -78,7 +80,9 @@ def generate_answers(
     model: Seagull, tokenizer, items: list[dict[str, Any]], question: str, max_new_tokens: int = 16
 ) -> list[str]:
     """Greedy answers of the LLM to `question` about each item's ROI."""
-    prompt = encode_prompt(tokenizer, question, "", model.image_tokens)
+    prompt = encode_prompt(
+        tokenizer, question, "", model.image_tokens, prompt_style(model.config.prompts).image_prompt
+    )
     ids, attention = left_pad([prompt] * len(items), tokenizer.pad_token_id)
     device = next(model.parameters()).device
     embeds = model.embed(ids.to(device), *_visual(items, device))
@@ -89,6 +93,7 @@ def generate_answers(
         do_sample=False,
         eos_token_id=tokenizer.eos_token_id,
         pad_token_id=tokenizer.pad_token_id,
+        suppress_tokens=list(model.token_ids.values()),  # placeholders are inputs, never answers
     )
     return tokenizer.batch_decode(generated, skip_special_tokens=True)
 
@@ -118,7 +123,7 @@ def assess_items(model: Seagull, tokenizer, items: list[dict[str, Any]]) -> list
             result[f"{task}_score"] = float(score)
             result[f"{task}_probabilities"] = dict(zip(LEVEL_WORDS[task], map(float, row), strict=True))
             result[f"{task}_level"] = LEVEL_WORDS[task][int(row.argmax())]
-    question = load_templates().region_prefix + load_templates().air_questions["distortion"]
+    question = prompt_style(model.config.prompts).questions["distortion"]
     for result, answer in zip(results, generate_answers(model, tokenizer, items, question), strict=True):
         result["distortion_answer"] = answer.strip()
         result.update({f"predicted_{k}": v for k, v in parse_distortion(answer).items()})

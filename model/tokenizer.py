@@ -1,7 +1,8 @@
 """Tokenizers: the LLM's own from a local folder, or a tiny WordLevel one built offline.
 
 The tiny tokenizer's vocabulary is every word of the instruction templates (all questions and
-answers any label can produce), the vicuna v1 system prompt and roles, and the special tokens;
+answers any label can produce), both scoring prompt styles (model/prompts.py), the vicuna v1
+system prompt and roles, and the special tokens;
 it is built with the `tokenizers` library and wrapped in PreTrainedTokenizerFast.
 """
 
@@ -13,6 +14,7 @@ from tokenizers import Tokenizer, models, pre_tokenizers, trainers
 from transformers import AutoTokenizer, PreTrainedTokenizerFast
 
 from model.conversation import GLOBAL_TOKEN, IMAGE_PROMPT, IMAGE_TOKEN, LOCAL_TOKEN, ROLES, SYSTEM
+from model.prompts import all_prompt_texts
 from pipeline.instructions import all_template_texts
 from pipeline.levels import LEVEL_WORDS
 from pipeline.taxonomy import DISTORTION_TYPES
@@ -42,7 +44,14 @@ def load_tokenizer(path: str | None):
 def corpus() -> list[str]:
     """Every text the tiny tokenizer must cover."""
     words = [word for task in LEVEL_WORDS.values() for word in task] + list(DISTORTION_TYPES)
-    return [*all_template_texts(), SYSTEM, IMAGE_PROMPT, *(f"{role}:" for role in ROLES), " ".join(words)]
+    return [
+        *all_template_texts(),
+        *all_prompt_texts(),  # the authors' prompt too, so `--prompts authors` has no unknown words
+        SYSTEM,
+        IMAGE_PROMPT,
+        *(f"{role}:" for role in ROLES),
+        " ".join(words),
+    ]
 
 
 def build_word_tokenizer(texts: list[str]) -> PreTrainedTokenizerFast:

@@ -3,16 +3,15 @@
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import click
 
-from seagull.commands._options import run_dir_option
+from seagull.commands._options import load_model_from_options, model_source_options
 
 
 @click.command("assess")
 @click.argument("image", type=click.Path(dir_okay=False, exists=True))
-@run_dir_option
+@model_source_options
 @click.option(
     "--mask",
     type=click.Path(dir_okay=False, exists=True),
@@ -21,6 +20,7 @@ from seagull.commands._options import run_dir_option
 @click.option(
     "--point", nargs=2, type=int, help="Click point X Y: a segmenter makes the mask (as in the paper's demo)."
 )
+@click.option("--box", nargs=4, type=int, help="ROI box X0 Y0 X1 Y1 (pixels, end exclusive).")
 @click.option(
     "--segmenter",
     default=None,
@@ -33,12 +33,32 @@ from seagull.commands._options import run_dir_option
 )
 @click.option("--save-mask", type=click.Path(dir_okay=False), help="Write the mask used (PNG).")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON instead of text.")
-def command(image, run_dir, mask, point, segmenter, checkpoint, save_mask, as_json) -> None:  # noqa: ANN001
-    """Assess the ROI given by --mask or --point of IMAGE.
+@click.option("--device", default="cpu", show_default=True, help="torch device, e.g. cuda.")
+def command(
+    image,
+    run_dir,
+    weights,
+    base,
+    encoder_weights,
+    release_file,
+    config_name,
+    prompts,
+    dtype,
+    mask,
+    point,
+    box,
+    segmenter,
+    checkpoint,
+    save_mask,
+    as_json,
+    device,
+) -> None:  # noqa: ANN001
+    """Assess the ROI given by --mask, --point or --box of IMAGE.
 
     \b
     seagull assess photo.png --run runs/tiny-stage1 --mask roi.png
     seagull assess photo.png --run runs/tiny-stage1 --point 320 240 --segmenter sam_vit_b --checkpoint sam_vit_b.pth
+    seagull assess photo.png --weights SEAGULL-7B --base vicuna-7b-v1.5 --encoder-weights open_clip_pytorch_model.bin --box 10 20 200 180
     """
     import numpy as np
     import torch
@@ -46,18 +66,38 @@ def command(image, run_dir, mask, point, segmenter, checkpoint, save_mask, as_js
 
     from model.data import region_item
     from model.scoring import assess_items
-    from model.train import load_trained
 
-    if (mask is None) == (not point):
-        raise click.UsageError("give exactly one of --mask MASK.png or --point X Y")
+    if sum(bool(x) for x in (mask, point, box)) != 1:
+        raise click.UsageError("give exactly one of --mask MASK.png, --point X Y or --box X0 Y0 X1 Y1")
     pixels = np.array(Image.open(image).convert("RGB"))  # a writable copy: torch.from_numpy shares it
-    roi = _read_mask(mask, pixels.shape[:2]) if mask else _segment(pixels, point, segmenter, checkpoint)
+    if mask:
+        roi = _read_mask(mask, pixels.shape[:2])
+    elif box:
+        roi = _box_mask(box, pixels.shape[:2])
+    else:
+        roi = _segment(pixels, point, segmenter, checkpoint)
     if save_mask:
         Image.fromarray(roi.astype(np.uint8) * 255).save(save_mask)
-    model, tokenizer = load_trained(Path(run_dir))
+    model, tokenizer = load_model_from_options(
+        run_dir, weights, base, encoder_weights, release_file, config_name, prompts, dtype, device
+    )
     tensor = torch.from_numpy(pixels).permute(2, 0, 1).float() / 255.0
     result = assess_items(model, tokenizer, [region_item(tensor, torch.from_numpy(roi), model.config)])[0]
     click.echo(json.dumps(result, indent=2) if as_json else _describe(result))
+
+
+def _box_mask(box: tuple[int, int, int, int], shape: tuple[int, int]):
+    import numpy as np
+
+    x0, y0, x1, y1 = box
+    if not (0 <= x0 < x1 <= shape[1] and 0 <= y0 < y1 <= shape[0]):
+        raise click.BadParameter(
+            f"box {box} is not inside the {shape[1]}x{shape[0]} image with x0 < x1, y0 < y1",
+            param_hint="--box",
+        )
+    roi = np.zeros(shape, bool)
+    roi[y0:y1, x0:x1] = True
+    return roi
 
 
 def _read_mask(path: str, shape: tuple[int, int]):

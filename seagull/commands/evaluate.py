@@ -7,11 +7,11 @@ from pathlib import Path
 
 import click
 
-from seagull.commands._options import run_dir_option
+from seagull.commands._options import load_model_from_options, model_source_options
 
 
 @click.command("evaluate")
-@run_dir_option
+@model_source_options
 @click.option("--shards", required=True, help="Shard glob, directory or brace pattern of the test set.")
 @click.option(
     "--out",
@@ -32,7 +32,22 @@ from seagull.commands._options import run_dir_option
     help="Weight-free pyiqa NR metric on ROI crops, or 'none'.",
 )
 @click.option("--device", default=None, help="torch device (default: cuda if available, else cpu).")
-def command(run_dir, shards, out, limit, batch_size, baseline, device) -> None:  # noqa: ANN001
+def command(
+    run_dir,
+    weights,
+    base,
+    encoder_weights,
+    release_file,
+    config_name,
+    prompts,
+    dtype,
+    shards,
+    out,
+    limit,
+    batch_size,
+    baseline,
+    device,
+) -> None:  # noqa: ANN001
     """Evaluate a trained SEAGULL as the paper does (Tables 1 and 2).
 
     \b
@@ -49,10 +64,11 @@ def command(run_dir, shards, out, limit, batch_size, baseline, device) -> None: 
         markdown_table,
         score_metrics,
     )
-    from model.train import load_trained
 
     device = device or ("cuda" if torch.cuda.is_available() else "cpu")
-    model, tokenizer = load_trained(Path(run_dir), device)
+    model, tokenizer = load_model_from_options(
+        run_dir, weights, base, encoder_weights, release_file, config_name, prompts, dtype, device
+    )
     records = collect_records(
         model, tokenizer, open_shards(shards, model.config), model.config, batch_size, limit, progress=True
     )

@@ -9,7 +9,7 @@ from model.config import create_config, list_configs
 from model.conversation import IGNORE_INDEX, encode_conversation, encode_prompt
 from model.data import STAGE_MODES, stream_items
 from model.local_view import LocalView, crop_roi
-from model.mfe import GlobalView, mask_pool
+from model.mfe import GlobalView, RegionLayout, mask_pool
 from model.projector import create_projector, list_projectors
 from model.scoring import expected_score, level_token_ids, parse_distortion, question_and_prefix
 from model.tokenizer import load_tokenizer
@@ -101,34 +101,49 @@ def test_mask_pool_is_the_mean_inside_the_mask():
     torch.testing.assert_close(pooled[0], features[0, :, :2, :2].mean((-2, -1)))
     torch.testing.assert_close(pooled[1], features[1, :, 3, 3])
     tiny = torch.zeros(1, 16, 16)
-    tiny[0, 0, 0] = 1  # smaller than a cell: still pooled, from its cell
-    torch.testing.assert_close(mask_pool(features[:1], tiny)[0], features[0, :, 0, 0])
+    tiny[0, 0, 0] = 1  # misses every bilinear sample of the 4x4 level: zeros, as the authors' pooling gives
+    assert mask_pool(features[:1], tiny).abs().sum() == 0
 
 
 def test_global_and_local_view_shapes_and_mask_dependence():
     torch.manual_seed(0)
     features = [torch.randn(2, c, s, s) for c, s in ((4, 16), (8, 8), (16, 4), (32, 2))]
-    view = GlobalView((4, 8, 16, 32), width=16, heads=4, out_dim=24)
+    view = GlobalView((4, 8, 16, 32), (256, 64, 16, 4), width=16, heads=4, out_dim=24)
     masks = torch.zeros(2, 64, 64)
     masks[0, :32], masks[1, 32:] = 1, 1
-    tokens = view(features, masks)
+    tokens = view(features, masks, RegionLayout([1, 1], torch.device("cpu")))
     assert tokens.shape == (2, 24)
     same_features = [f[:1].expand(2, -1, -1, -1) for f in features]
-    different = view(same_features, masks)
+    different = view(same_features, masks, RegionLayout([1, 1], torch.device("cpu")))
     assert not torch.allclose(different[0], different[1])  # same image, different ROI -> different token
-    local = LocalView(size=64, grid=8, width=16, heads=4, out_dim=24)
+    local = LocalView(size=64, grid=4, heads=4, out_dim=24)
     assert local(torch.rand(3, 3, 64, 64)).shape == (3, 24)
 
 
-def test_crop_roi_zeroes_outside_the_mask():
+def test_global_view_attends_across_the_rois_of_one_image_only():
+    """Two ROIs of image 0 in one grid row see each other; image 1's ROI is unaffected by them."""
+    torch.manual_seed(0)
+    features = [torch.randn(2, c, s, s) for c, s in ((4, 16), (8, 8), (16, 4), (32, 2))]
+    view = GlobalView((4, 8, 16, 32), (256, 64, 16, 4), width=16, heads=4, out_dim=24)
+    masks = torch.zeros(3, 64, 64)
+    masks[0, :32], masks[1, 32:], masks[2, :, :32] = 1, 1, 1
+    together = view(features, masks, RegionLayout([2, 1], torch.device("cpu")))
+    alone = view([f[[0, 0, 1]] for f in features], masks, RegionLayout([1, 1, 1], torch.device("cpu")))
+    torch.testing.assert_close(together[2], alone[2])  # image 1: same with or without padding
+    assert not torch.allclose(together[0], alone[0])  # image 0's ROIs attend to each other
+
+
+def test_crop_roi_keeps_the_bounding_box_unmasked():
     image = torch.rand(3, 40, 50)
     mask = torch.zeros(40, 50, dtype=torch.bool)
     mask[10:30, 5:45] = True
     mask[10:20, 5:25] = False  # an L-shaped ROI: its box contains pixels outside it
     crop = crop_roi(image, mask, 20)
     assert crop.shape == (3, 20, 20)
-    assert crop[:, :4, :9].abs().max() < 0.05  # the cut-out corner is black
-    assert crop[:, 12:, 12:].mean() > 0.3
+    box = torch.nn.functional.interpolate(
+        image[None, :, 10:30, 5:45], size=(20, 20), mode="bilinear", antialias=True, align_corners=False
+    )[0]
+    torch.testing.assert_close(crop, box.clamp(0, 1))  # the cut-out corner keeps its pixels (authors' demo)
     assert crop_roi(image, torch.zeros(40, 50, dtype=torch.bool), 20).abs().sum() == 0
 
 
