@@ -52,6 +52,7 @@ SCHEMA = pa.schema(
         ("weights", pa.string()),  # JSON: weight file name -> sha256
         ("code_version", pa.string()),
         ("provenance", pa.string()),  # JSON: the sample's whole provenance
+        ("split", pa.string()),  # "train" | "test" by reference image (pipeline/split.py)
     ]
 )
 LABEL_COLUMNS = (
@@ -77,6 +78,7 @@ def manifest_rows(record: Mapping[str, Any], shard: str) -> list[dict[str, Any]]
         "ref_id": record["ref_id"],
         "dist_type": record["dist_type"],
         "level": record["level"],
+        "split": record.get("split"),  # null in shards written before the split was recorded
         "provenance": json.dumps(provenance, sort_keys=True),
     }
     common.update({name: _as_text(provenance.get(name)) for name in PROVENANCE_COLUMNS})
