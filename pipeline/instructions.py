@@ -130,8 +130,8 @@ def all_template_texts() -> list[str]:
             texts.add(templates.air_answers[task].format(**{f"{task}_level": word}))
             texts.add(templates.region_prefix + templates.jir_questions[task].format(word=word))
     texts.add(templates.air_answer_clean)
-    several = [{"type": t, "severity_level": w} for t, w in zip(DISTORTION_TYPES, LEVEL_WORDS["severity"])]
-    texts.add(_distortion_answer(templates, several[:2]))  # the words of a multi-label answer
+    several = [{"type": t, "severity_level": LEVEL_WORDS["severity"][0]} for t in DISTORTION_TYPES[:2]]
+    texts.add(_distortion_answer(templates, several))  # the words of a multi-label answer
     for dist_type in DISTORTION_TYPES:
         texts.add(templates.region_prefix + templates.jir_questions["distortion"].format(word=dist_type))
         for word in LEVEL_WORDS["severity"]:
