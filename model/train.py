@@ -84,6 +84,18 @@ def build_for_precision(config: ModelConfig, precision: str, tokenizer=None) -> 
     return model, tokenizer
 
 
+def prepare_model(config: ModelConfig, options: RunOptions) -> tuple[Seagull, Any]:
+    """The model a run trains: built from the seed in the run's precision, initialised from an
+    earlier stage, gradient checkpointing switched on as configured, on the run's device."""
+    torch.manual_seed(options.seed)
+    model, tokenizer = build_for_precision(config, options.precision or config.train.precision)
+    if options.init_from:
+        model.load_trainable_state(torch.load(options.init_from, map_location="cpu"))
+    if config.train.gradient_checkpointing:
+        model.llm.gradient_checkpointing_enable(gradient_checkpointing_kwargs={"use_reentrant": False})
+    return model.to(options.device), tokenizer
+
+
 def _world() -> tuple[int, int]:
     """(rank, world size) of the torch.distributed process group, (0, 1) without one."""
     if dist.is_available() and dist.is_initialized():
@@ -110,14 +122,7 @@ def train(
     rank, _ = _world()
     out.mkdir(parents=True, exist_ok=True)
     stage = config.train.stage(options.stage)
-    precision = options.precision or config.train.precision
-    torch.manual_seed(options.seed)
-    model, tokenizer = build_for_precision(config, precision)
-    if options.init_from:
-        model.load_trainable_state(torch.load(options.init_from, map_location="cpu"))
-    if config.train.gradient_checkpointing:
-        model.llm.gradient_checkpointing_enable(gradient_checkpointing_kwargs={"use_reentrant": False})
-    model.to(options.device)
+    model, tokenizer = prepare_model(config, options)
     items = total_items if total_items is not None else count_items(samples(0))
     total_steps = _total_steps(
         items, stage.batch_size * stage.grad_accum, stage.epochs, options.max_steps or stage.max_steps
