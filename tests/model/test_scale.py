@@ -65,8 +65,8 @@ def test_gradient_checkpointing_gives_the_same_training(samples, tmp_path, fast_
     checkpointed = dataclasses.replace(
         config, train=dataclasses.replace(config.train, gradient_checkpointing=True)
     )
-    assert prepare_model(checkpointed, RunOptions())[0].llm.is_gradient_checkpointing
-    assert not prepare_model(config, RunOptions())[0].llm.is_gradient_checkpointing
+    assert prepare_model(checkpointed, RunOptions())[0].llm.is_activation_checkpointing
+    assert not prepare_model(config, RunOptions())[0].llm.is_activation_checkpointing
     runs = {}
     for name, cfg in (("plain", config), ("checkpointed", checkpointed)):
         runs[name] = train(
