@@ -7,7 +7,8 @@ STAMP   := $(VENV)/.installed
 SHARDS  ?= shards
 RUNS    ?= runs
 SAMPLE  ?= 8
-# ROIs `make evaluate` scores (about 2.5 min on 2 cores); EVAL_LIMIT= (empty) scores every labelled ROI.
+# ROIs `make evaluate` scores, drawn evenly across the held-out (test split) images, types and levels;
+# EVAL_LIMIT= (empty) scores every labelled ROI of the test split.
 EVAL_LIMIT ?= 2000
 
 export PREFECT_SERVER_ANALYTICS_ENABLED := false

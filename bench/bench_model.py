@@ -1,5 +1,6 @@
-"""Tiny SEAGULL on the CPU: training samples/s (fp32 and bf16), scoring ROIs/s, peak memory, and
-training ROIs/s with one ROI per conversation against several ROIs of an image per conversation.
+"""Tiny SEAGULL on the CPU: training samples/s (fp32 and bf16), scoring ROIs/s, peak memory (fp32 vs
+bf16-frozen, each measured in its own process), and training ROIs/s with one ROI per conversation against
+several ROIs of an image per conversation.
 
 Samples are synthetic but follow the loader's contract: skimage photographs at 1,024 x 683 px
 (the build's working resolution), two labelled ROIs each, so the cost of resizing and cropping
@@ -15,6 +16,8 @@ import dataclasses
 import json
 import platform
 import resource
+import subprocess
+import sys
 import tempfile
 import time
 import tracemalloc
@@ -144,6 +147,42 @@ def _rois_per_conversation(rois: int, repeats: int) -> dict:
     return result
 
 
+def _memory_probe(precision: str, steps: int) -> dict:
+    """In this process: train `steps` steps in `precision`; peak RSS and the model's tensor bytes."""
+    from model.train import build_for_precision
+
+    torch.manual_seed(0)
+    model, _ = build_for_precision(create_config("tiny"), precision)
+    state: dict[str, int] = {}
+    for parameter in model.parameters():
+        kind = "trainable" if parameter.requires_grad else f"frozen_{str(parameter.dtype).split('.')[-1]}"
+        state[kind] = state.get(kind, 0) + parameter.numel() * parameter.element_size()
+    with tempfile.TemporaryDirectory() as tmp:
+        _train(_samples(), steps, precision, Path(tmp) / precision)
+    return {
+        "peak_rss_mib": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
+        "parameter_mib": {k: round(v / 2**20, 3) for k, v in sorted(state.items())},
+    }
+
+
+def _peak_memory(steps: int) -> dict:
+    """fp32 vs bf16-frozen (frozen LLM weights bf16, trainable fp32), each in a fresh process so
+    that one's peak does not hide the other's."""
+    result = {}
+    for precision in ("fp32", "bf16"):
+        output = subprocess.run(
+            [sys.executable, __file__, "--memory-probe", precision, "--steps", str(steps), "--out", "."],
+            check=True,
+            capture_output=True,
+            text=True,
+        ).stdout
+        result[precision] = json.loads(output.strip().splitlines()[-1])
+    result["bf16_over_fp32_peak_rss"] = round(
+        result["bf16"]["peak_rss_mib"] / result["fp32"]["peak_rss_mib"], 3
+    )
+    return result
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", required=True, type=Path)
@@ -154,7 +193,11 @@ def main() -> None:
     parser.add_argument(
         "--only-rois", action="store_true", help="run only the ROIs-per-conversation comparison"
     )
+    parser.add_argument("--memory-probe", choices=("fp32", "bf16"), help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.memory_probe:
+        print(json.dumps(_memory_probe(args.memory_probe, min(args.steps, 3))))
+        return
     if args.only_rois:
         result = {"threads": torch.get_num_threads(), **_rois_per_conversation(args.rois, 3)}
         args.out.mkdir(parents=True, exist_ok=True)
@@ -179,6 +222,7 @@ def main() -> None:
         "bf16_over_fp32_speed": round(bf16["samples_per_s"] / fp32["samples_per_s"], 3),
         "rois_per_conversation": _rois_per_conversation(args.rois, 3),
         "peak_rss_mib": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
+        "peak_memory_fp32_vs_bf16_frozen": _peak_memory(args.steps),
         "peak_python_heap_mib": round(
             python_peak / 2**20, 1
         ),  # tracemalloc: Python objects, not torch tensors

@@ -71,7 +71,12 @@ class TrainConfig:
     stage1: StageConfig = StageConfig()
     stage2: StageConfig = StageConfig(lr=1e-5, epochs=5)
     weight_decay: float = 0.0  # LLaVA-style recipes use none
-    precision: str = "bf16"  # "fp32" or "bf16" (autocast)
+    precision: str = "bf16"  # "fp32"; or "bf16": autocast, frozen LLM/encoder stored in bf16, trainable fp32
+    gradient_checkpointing: bool = False  # recompute the LLM blocks' activations in backward
+    shard_shuffle: bool = True  # reshuffle each process's shard list every epoch (seeded)
+    sample_buffer: int = 1000  # shuffle buffer of samples (JSON + image position: ~50 kB each)
+    item_buffer: int = 1000  # shuffle buffer of (sample, ROI) items, so a batch mixes images
+    test_fraction: float = 0.2  # share of reference images held out (pipeline/split.py)
     checkpoint_every: int = 500  # optimizer steps between checkpoints
     log_every: int = 10  # optimizer steps between JSONL log lines
 
@@ -154,6 +159,8 @@ def _validate(config: ModelConfig, source: Path | str) -> None:
         raise ValueError(
             f"{source}: train.precision must be one of {PRECISIONS}, got {config.train.precision!r}"
         )
+    if not 0.0 <= config.train.test_fraction <= 1.0:
+        raise ValueError(f"{source}: train.test_fraction must be in [0, 1], got {config.train.test_fraction}")
     if config.mfe.width % config.mfe.heads:
         raise ValueError(
             f"{source}: mfe.width {config.mfe.width} must be divisible by mfe.heads {config.mfe.heads}"

@@ -6,13 +6,21 @@ The image is resized to the encoder's input; the mask is resized by area (model/
 resizes it further to each encoder level); the local-view crop is cut from the full-resolution
 image.
 
+Training reads items in a seeded shuffled order (`shuffled_items`, model/sampling.py): each
+process's shards reshuffled per epoch, then a buffer of samples, then a buffer of (sample, ROI)
+items. The order is a function of (seed, epoch) only, so a resumed run skips the items it already
+consumed (without decoding them) and continues on the same sequence.
+
 Error policy: an ROI without labels (a reference sample, an unlabelled build) is skipped; a
 labelled ROI with a malformed label raises (pipeline.instructions names the bad field).
 """
 
 from __future__ import annotations
 
+import itertools
+import json
 import random
+from collections import OrderedDict
 from collections.abc import Iterable, Iterator
 from typing import Any
 
@@ -22,6 +30,8 @@ import torch.nn.functional as F
 from model.config import ModelConfig
 from model.conversation import IGNORE_INDEX, encode_conversation
 from model.local_view import crop_roi
+from model.readers import light_samples, png_bytes, shard_paths
+from model.sampling import buffer_shuffle, epoch_rng, rank_shards, sample_split, split_filter
 from pipeline.instructions import make_instructions
 
 STAGE_MODES = {1: "stage1", 2: "stage2"}
@@ -110,21 +120,141 @@ def stream_items(
                 yield item
 
 
-def open_shards(urls, config: ModelConfig) -> Iterable[dict[str, Any]]:
-    """Decoded distorted samples of the shards, in shard order (pipeline.shards.loader)."""
-    from pipeline.shards.loader import roi_dataset
+def shuffled_items(
+    samples: Iterable[dict[str, Any]],
+    config: ModelConfig,
+    stage: int,
+    seed: int,
+    epoch: int,
+    skip: int = 0,
+    limit: int | None = None,
+) -> Iterator[dict[str, Any]]:
+    """Items of one epoch in the seeded shuffled order, from position `skip` to `limit`.
 
-    return roi_dataset(urls, shuffle=0, shardshuffle=False, references="skip")
+    Args:
+        samples: decoded samples (pipeline.shards.loader) or light samples (model/readers.py).
+        skip: items already consumed (a resumed run); they are passed over without decoding.
+        limit: items in this epoch (the same on every DDP rank); None: all.
+    """
+    train = config.train
+    samples = buffer_shuffle(samples, train.sample_buffer, epoch_rng(seed, epoch, "samples"))
+    refs = buffer_shuffle(_labelled_refs(samples), train.item_buffer, epoch_rng(seed, epoch, "items"))
+    images = _ImageCache(config)
+    for sample, index in itertools.islice(refs, skip, limit):
+        roi = sample["rois"][index]
+        image, resized = images.get(sample)
+        rng = random.Random(f"{seed}/{epoch}/{sample['key']}/{roi['roi_id']}")  # as in sample_items
+        item = region_item(image, _mask(sample, index), config, resized=resized)
+        item.update(
+            key=sample["key"],
+            roi_id=roi["roi_id"],
+            roi=roi,
+            turns=conversation_turns(roi, sample["dist_type"], stage, rng),
+        )
+        yield item
 
 
-def count_shard_items(urls) -> int:
-    """Labelled ROIs in the shards, read from the JSON members only (no image is decoded)."""
-    import json
+def _labelled_refs(samples: Iterable[dict[str, Any]]) -> Iterator[tuple[dict[str, Any], int]]:
+    for sample in samples:
+        for index, roi in enumerate(sample["rois"]):
+            if "quality_level" in roi:
+                yield sample, index
 
-    from pipeline.shards.loader import roi_dataset
 
-    samples = roi_dataset(urls, shuffle=0, shardshuffle=False, references="skip", decode=False)
-    return sum(sum("quality_level" in roi for roi in json.loads(s["json"])["rois"]) for s in samples)
+def _mask(sample: dict[str, Any], index: int) -> torch.Tensor:
+    if "masks" in sample:
+        return sample["masks"][index]
+    from pipeline.shards.loader import decode_masks
+
+    return decode_masks([sample["rois"][index]["rle"]], sample["height"], sample["width"])[0]
+
+
+class _ImageCache:
+    """Decoded (full, resized) images of the last few samples: the item buffer interleaves the
+    ROIs of a few dozen images, so most items find their image here."""
+
+    def __init__(self, config: ModelConfig, size: int = 16):
+        self.config, self.size, self.images = config, size, OrderedDict()
+
+    def get(self, sample: dict[str, Any]) -> tuple[torch.Tensor, torch.Tensor]:
+        key = sample["key"]
+        if key in self.images:
+            self.images.move_to_end(key)
+            return self.images[key]
+        if "image" in sample:
+            image = sample["image"]
+        else:
+            from pipeline.shards.format import decode_image
+
+            image = torch.from_numpy(decode_image(png_bytes(sample))).permute(2, 0, 1).float().div_(255.0)
+        self.images[key] = image, resize_image(image, self.config.image_size)
+        if len(self.images) > self.size:
+            self.images.popitem(last=False)
+        return self.images[key]
+
+
+def open_training_samples(
+    urls, config: ModelConfig, seed: int, epoch: int, rank: int = 0, world: int = 1, split: str = "train"
+) -> Iterator[dict[str, Any]]:
+    """Light samples of one process's shards for one epoch (shard order seeded by seed and epoch)."""
+    shards = rank_shards(shard_paths(urls), rank, world, seed, epoch, config.train.shard_shuffle)
+    return split_filter(light_samples(shards), split, lambda s: s, config.train.test_fraction)
+
+
+def rank_item_counts(urls, config: ModelConfig, world: int = 1, split: str = "train") -> list[int]:
+    """Labelled ROIs of each process's shards (JSON only; a rank's shard set is fixed over epochs)."""
+    return [
+        sum(
+            len(list(_labelled_refs([s])))
+            for s in open_training_samples(urls, config, 0, 0, rank, world, split)
+        )
+        for rank in range(world)
+    ]
+
+
+def open_shards(
+    urls, config: ModelConfig, split: str = "all", select: set[tuple[str, int]] | None = None
+) -> Iterable[dict[str, Any]]:
+    """Decoded distorted samples of `split`, in shard order (pipeline.shards.loader).
+
+    Args:
+        select: (key, roi_id) pairs to keep; the other ROIs are dropped before decoding and samples
+            left without ROIs are skipped. None keeps every ROI.
+    """
+    from pipeline.shards.loader import decode_sample, roi_dataset
+
+    raw = roi_dataset(urls, shuffle=0, shardshuffle=False, references="skip", decode=False)
+    for sample in split_filter(raw, split, lambda s: json.loads(s["json"]), config.train.test_fraction):
+        if select is not None:
+            record = json.loads(sample["json"])
+            record["rois"] = [roi for roi in record["rois"] if (record["key"], roi["roi_id"]) in select]
+            if not record["rois"]:
+                continue
+            sample = {**sample, "json": json.dumps(record).encode()}
+        yield decode_sample(sample)
+
+
+def labelled_rois(urls, config: ModelConfig, split: str = "all") -> list[dict[str, Any]]:
+    """{"key", "roi_id", "ref_id", "dist_type", "level"} of every labelled ROI of `split` (JSON only)."""
+    samples = split_filter(light_samples(shard_paths(urls)), split, lambda s: s, config.train.test_fraction)
+    return [
+        {
+            "key": s["key"],
+            "roi_id": s["rois"][i]["roi_id"],
+            "ref_id": s["ref_id"],
+            "dist_type": s["dist_type"],
+            "level": s["level"],
+            "split": sample_split(s, config.train.test_fraction),
+        }
+        for s, i in _labelled_refs(samples)
+    ]
+
+
+def count_shard_items(urls, config: ModelConfig | None = None, split: str = "all") -> int:
+    """Labelled ROIs of `split` in the shards, read from the JSON members only (no image is decoded)."""
+    from model.config import create_config
+
+    return len(labelled_rois(urls, config or create_config("tiny"), split))
 
 
 def collate(

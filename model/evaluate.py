@@ -4,10 +4,14 @@ Metrics, all from scipy / scikit-learn:
 - quality and importance: SROCC and PLCC of predicted scores against the labels' scores
   (PLCC on the raw scores, no logistic fit);
 - distortion types: sample-averaged precision / recall / F1 over 7 classes (6 types + "none"),
-  and per-type F1 (Table 2);
+  and per-type F1 with their mean (Table 2's Average);
 - severity: sample-averaged P/R/F1 over 30 classes "<type>:<severity word>", on the ROIs whose
   label has a distortion (a clean ROI has no severity class).
-Predictions are sets, so multi-label ground truth (SEAGULL-3k) works the same way.
+Truth and prediction are sets: a label's `distortions` list (several on SEAGULL-3k, at most one on
+SEAGULL-100w; `distortion` when a label has no list) and every type the answer names.
+
+Records (collect_records, predictions.jsonl) keep the two apart:
+{"key", "roi_id", "ref_id", "dist_type", "level", "truth": {label fields}, "prediction": {...}}.
 
 Baseline: a weight-free pyiqa no-reference metric on each ROI's bounding-box crop, correlated
 with the same labels. Only metrics that build offline are allowed (checked: piqe, entropy;
@@ -31,6 +35,19 @@ from pipeline.pyiqa_metrics import create_pyiqa_metric
 from pipeline.taxonomy import CLEAN, DISTORTION_TYPES
 
 TYPE_CLASSES: tuple[str, ...] = (*DISTORTION_TYPES, CLEAN)
+# Table 2's columns, in the paper's order, and the input descriptions of Table 1.
+TABLE2_COLUMNS: dict[str, str] = {
+    "blur": "Blur",
+    "colorfulness": "Colorfulness",
+    "noise": "Noise",
+    "compression": "Compression",
+    "contrast": "Contrast",
+    "exposure": "Exposure",
+    CLEAN: "Clean",
+}
+MODEL_INPUTS = "Mask-based ROI & Full Image & Text"
+CROP_INPUTS = "Crop-based ROI"
+TRUTH_KEYS = ("quality", "quality_level", "importance", "importance_level", "distortion", "severity_level")
 SEVERITY_CLASSES: tuple[str, ...] = tuple(f"{t}:{w}" for t in DISTORTION_TYPES for w in SEVERITY_WORDS)
 # pyiqa NR metrics that build without downloading anything, and whether lower is better.
 OFFLINE_NR_METRICS: dict[str, bool] = {"piqe": True, "entropy": False}
@@ -72,37 +89,65 @@ def per_class_f1(
     return {name: 100 * float(value) for name, value in zip(classes, f, strict=True)}
 
 
+def truth_distortions(roi: dict[str, Any]) -> list[dict[str, str | None]]:
+    """A label's distortions as [{"type", "severity_level"}]: its `distortions` list, or the
+    single `distortion` of a label without one (ARCHITECTURE.md); [] for a clean ROI."""
+    if roi.get("distortions") is not None:
+        return [{"type": d["type"], "severity_level": d.get("severity_level")} for d in roi["distortions"]]
+    if roi.get("distortion") in (None, CLEAN):
+        return []
+    return [{"type": roi["distortion"], "severity_level": roi.get("severity_level")}]
+
+
+def type_set(distortions: list[dict[str, Any]], clean: bool) -> set[str]:
+    """Type classes of a list of distortions; {"none"} when `clean` (and the list is empty)."""
+    return {CLEAN} if clean and not distortions else {d["type"] for d in distortions}
+
+
+def severity_set(distortions: list[dict[str, Any]]) -> set[str]:
+    """Severity classes "<type>:<word>" of a list of distortions (entries without a word drop)."""
+    return {f"{d['type']}:{d['severity_level']}" for d in distortions if d.get("severity_level")}
+
+
 def score_metrics(records: list[dict[str, Any]]) -> dict[str, Any]:
     """All metrics of per-ROI records.
 
     Args:
-        records: dicts with the label fields quality, importance, distortion, severity_level and
-            the predictions quality_score, importance_score, predicted_distortion,
-            predicted_severity_level (model/scoring.assess_items).
+        records: {"truth": {quality, importance, distortions | distortion, severity_level},
+            "prediction": {quality_score, importance_score, distortions, distortion}}
+            (collect_records; prediction fields from model/scoring.assess_items).
     """
     result: dict[str, Any] = {"n_rois": len(records)}
+    truth, pred = [r["truth"] for r in records], [r["prediction"] for r in records]
     for task in ("quality", "importance"):
-        predicted, truth = [r[f"{task}_score"] for r in records], [r[task] for r in records]
-        result[task] = {"srocc": srocc(predicted, truth), "plcc": plcc(predicted, truth)}
-    types_true = [{r["distortion"]} for r in records]
-    types_pred = [{r["predicted_distortion"]} - {None} for r in records]
+        predicted, true = [p[f"{task}_score"] for p in pred], [t[task] for t in truth]
+        result[task] = {"srocc": srocc(predicted, true), "plcc": plcc(predicted, true)}
+    true_lists = [truth_distortions(t) for t in truth]
+    types_true = [type_set(d, clean=True) for d in true_lists]
+    types_pred = [type_set(p["distortions"], clean=p["distortion"] == CLEAN) for p in pred]
     result["type"] = sample_prf(types_true, types_pred, TYPE_CLASSES)
     result["type_f1"] = per_class_f1(types_true, types_pred, TYPE_CLASSES)
-    distorted = [r for r in records if r["distortion"] != CLEAN]
+    result["type_f1_average"] = sum(result["type_f1"].values()) / len(TYPE_CLASSES)
+    distorted = [i for i, d in enumerate(true_lists) if d]
     result["severity"] = (
         sample_prf(
-            [_severity(r["distortion"], r["severity_level"]) for r in distorted],
-            [_severity(r["predicted_distortion"], r["predicted_severity_level"]) for r in distorted],
+            [severity_set(true_lists[i]) for i in distorted],
+            [severity_set(pred[i]["distortions"]) for i in distorted],
             SEVERITY_CLASSES,
         )
         if distorted
         else None
     )
+    result["majority"] = majority_baseline(types_true)
     return result
 
 
-def _severity(distortion: str | None, word: str | None) -> set[str]:
-    return {f"{distortion}:{word}"} if distortion not in (None, CLEAN) and word else set()
+def majority_baseline(types_true: list[set[str]]) -> dict[str, Any]:
+    """Type P/R/F1 of always answering the most frequent true type set (ties: the first in
+    TYPE_CLASSES order), the floor a model's type identification has to beat."""
+    counts = {name: sum(name in t for t in types_true) for name in TYPE_CLASSES}
+    answer = max(TYPE_CLASSES, key=lambda name: counts[name])
+    return {"answer": answer, "type": sample_prf(types_true, [{answer}] * len(types_true), TYPE_CLASSES)}
 
 
 def roi_crop(image: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
@@ -134,7 +179,7 @@ def baseline_scores(
     progress: bool = False,
 ) -> list[float]:
     """Higher-is-better scores of the baseline metric on the labelled ROIs' crops (the first
-    `limit`), in item order."""
+    `limit`), in item order (the order of collect_records on the same samples)."""
     sign = -1.0 if OFFLINE_NR_METRICS[name] else 1.0
     scores = []
     with tqdm(total=limit, unit="roi", desc=f"baseline {name}", disable=not progress) as bar:
@@ -154,39 +199,55 @@ def baseline_metrics(records: list[dict[str, Any]], scores: list[float]) -> dict
         raise ValueError(f"{len(scores)} baseline scores for {len(records)} ROIs")
     return {
         task: {
-            "srocc": srocc(scores, [r[task] for r in records]),
-            "plcc": plcc(scores, [r[task] for r in records]),
+            "srocc": srocc(scores, [r["truth"][task] for r in records]),
+            "plcc": plcc(scores, [r["truth"][task] for r in records]),
         }
         for task in ("quality", "importance")
     }
 
 
 def markdown_table(result: dict[str, Any], model_name: str = "SEAGULL") -> str:
-    """Tables 1 and 2 of the paper as Markdown (scores with 4 decimals, P/R/F1 in %)."""
+    """Tables 1 and 2 of the paper as Markdown: scores with 4 decimals, P/R/F1 and F1 in %.
 
-    def row(name: str, entry: dict[str, Any]) -> str:
-        cells = [f"{entry[t][m]:.4f}" for t in ("quality", "importance") for m in ("srocc", "plcc")]
-        for key in ("severity", "type"):
-            prf = entry.get(key)
-            cells += [f"{prf[m]:.2f}" for m in ("precision", "recall", "f1")] if prf else ["–"] * 3
-        return f"| {name} | " + " | ".join(cells) + " |"
+    Table 1 has the paper's columns (Models, Inputs, Quality SROCC/PLCC, Importance SROCC/PLCC,
+    Severity P/R/F1, Type P/R/F1), with the crop baseline and the most-frequent-type answer as
+    reference rows; Table 2 the per-type F1 in the paper's column order and their Average.
+    """
+
+    def cell(entry: dict[str, Any] | None, key: str, metric: str, fmt: str) -> str:
+        value = (entry or {}).get(key)
+        return format(value[metric], fmt) if value else "–"
+
+    def row(name: str, inputs: str, entry: dict[str, Any]) -> str:
+        cells = [cell(entry, t, m, ".4f") for t in ("quality", "importance") for m in ("srocc", "plcc")]
+        cells += [
+            cell(entry, k, m, ".2f") for k in ("severity", "type") for m in ("precision", "recall", "f1")
+        ]
+        return f"| {name} | {inputs} | " + " | ".join(cells) + " |"
 
     lines = [
-        "| Method | Quality SROCC | Quality PLCC | Importance SROCC | Importance PLCC | Severity P | Severity R "
-        "| Severity F1 | Type P | Type R | Type F1 |",
-        "|---" * 11 + "|",
-        row(model_name, result),
+        f"Table 1. ROI-based assessment on {result['n_rois']} ROIs (P/R/F1: sample averages, %).",
+        "",
+        "| Models | Inputs | Quality SROCC | Quality PLCC | Importance SROCC | Importance PLCC "
+        "| Severity P (%) | Severity R (%) | Severity F1 (%) | Type P (%) | Type R (%) | Type F1 (%) |",
+        "|---" * 12 + "|",
+        row(model_name, MODEL_INPUTS, result),
     ]
     if result.get("baseline"):
-        lines.append(row(f"{result['baseline']['name']} (crop, NR)", result["baseline"]))
+        lines.append(row(f"{result['baseline']['name']} (pyiqa NR)", CROP_INPUTS, result["baseline"]))
+    if result.get("majority"):
+        lines.append(row(f'Always "{result["majority"]["answer"]}"', "–", result["majority"]))
     types = result["type_f1"]
     lines += [
         "",
-        "| " + " | ".join(["F1 (%)", *types]) + " |",
-        "|---" * (len(types) + 1) + "|",
-        "| " + " | ".join([model_name, *(f"{v:.2f}" for v in types.values())]) + " |",
+        "Table 2. Distortion type identification, F1 (%).",
+        "",
+        "| Models | ROI Type | " + " | ".join([*TABLE2_COLUMNS.values(), "Average"]) + " |",
+        "|---" * (len(TABLE2_COLUMNS) + 3) + "|",
+        f"| {model_name} | Mask-based ROI & Full Image & Text | "
+        + " | ".join(f"{types[name]:.2f}" for name in TABLE2_COLUMNS)
+        + f" | {result['type_f1_average']:.2f} |",
     ]
-    lines.append(f"\n{result['n_rois']} ROIs.")
     return "\n".join(lines) + "\n"
 
 
@@ -221,8 +282,25 @@ def collect_records(
 
 
 def _join(items: list[dict[str, Any]], predictions: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    keep = ("quality", "importance", "distortion", "severity_level", "quality_level", "importance_level")
-    return [
-        {"key": i["key"], "roi_id": i["roi_id"], **{k: i["roi"][k] for k in keep}, **p}
-        for i, p in zip(items, predictions, strict=True)
-    ]
+    """Records with the label under "truth" and the model's answer under "prediction"."""
+    records = []
+    for item, prediction in zip(items, predictions, strict=True):
+        roi = item["roi"]
+        truth = {k: roi.get(k) for k in TRUTH_KEYS}
+        truth["distortions"] = truth_distortions(roi)
+        records.append(
+            {"key": item["key"], "roi_id": item["roi_id"], "truth": truth, "prediction": prediction}
+        )
+    return records
+
+
+def stratified_selection(rois: list[dict[str, Any]], limit: int, seed: int = 0) -> set[tuple[str, int]]:
+    """(key, roi_id) of `limit` ROIs dealt evenly across images, then types, then levels
+    (model/sampling.stratified_order), never the first N of the shards."""
+    import random
+
+    from model.sampling import stratified_order
+
+    keys = (lambda r: r["ref_id"], lambda r: r["dist_type"], lambda r: r["level"])
+    order = stratified_order(rois, keys, random.Random(f"evaluate/{seed}"))
+    return {(r["key"], r["roi_id"]) for r in order[:limit]}

@@ -98,19 +98,31 @@ def generate_answers(
     return tokenizer.batch_decode(generated, skip_special_tokens=True)
 
 
-def parse_distortion(answer: str) -> dict[str, str | None]:
-    """Distortion type and severity word named in an answer.
+def parse_distortion(answer: str) -> dict[str, Any]:
+    """The distortions named in an answer, each with the severity word just before it.
+
+    "This region has severe noise distortion and moderate blur distortion." names two; a 100w
+    answer names one; "without distortion" names none and is the clean answer.
 
     Returns:
-        {"distortion": a type, CLEAN ("none") for "without distortion", or None if no type is
-         named; "severity_level": a severity word or None}.
+        {"distortions": [{"type", "severity_level" (a word or None)}] in the answer's order, each
+         type once; "distortion": the first type, CLEAN for "without distortion", None if no type
+         is named; "severity_level": the first type's severity word}.
     """
     words = re.findall(r"[a-z]+", answer.lower())
     if "without" in words:
-        return {"distortion": CLEAN, "severity_level": None}
-    found = [word for word in words if word in DISTORTION_TYPES]
-    severity = [word for word in words if word in SEVERITY_WORDS]
-    return {"distortion": found[0] if found else None, "severity_level": severity[0] if severity else None}
+        return {"distortions": [], "distortion": CLEAN, "severity_level": None}
+    found: list[dict[str, str | None]] = []
+    severity = None
+    for word in words:
+        if word in SEVERITY_WORDS:
+            severity = word
+        elif word in DISTORTION_TYPES:
+            if word not in {entry["type"] for entry in found}:
+                found.append({"type": word, "severity_level": severity})
+            severity = None
+    first = found[0] if found else {"type": None, "severity_level": None}
+    return {"distortions": found, "distortion": first["type"], "severity_level": first["severity_level"]}
 
 
 def assess_items(model: Seagull, tokenizer, items: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -126,7 +138,7 @@ def assess_items(model: Seagull, tokenizer, items: list[dict[str, Any]]) -> list
     question = prompt_style(model.config.prompts).questions["distortion"]
     for result, answer in zip(results, generate_answers(model, tokenizer, items, question), strict=True):
         result["distortion_answer"] = answer.strip()
-        result.update({f"predicted_{k}": v for k, v in parse_distortion(answer).items()})
+        result.update(parse_distortion(answer))
     return results
 
 

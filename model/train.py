@@ -2,7 +2,16 @@
 JSONL logs and checkpoints that resume where a killed run stopped.
 
 Read top to bottom: `train` builds everything (or restores it from `<out>/checkpoint.pt`), then
-`_run_steps` streams items, accumulates micro-batches and steps the optimizer.
+`_run_steps` streams items (model/data.shuffled_items: seeded shuffle, the same on a resume),
+accumulates micro-batches and steps the optimizer.
+
+Scale: with precision "bf16" the frozen LLM weights are stored in bf16 (the trainable parts stay
+fp32 master weights) and the forward runs under bf16 autocast; `train.gradient_checkpointing`
+recomputes the LLM blocks in backward. Under torch.distributed (torchrun, `seagull train --nproc`)
+the model is wrapped in DistributedDataParallel: each rank reads its own shards (its `samples`),
+the same number of items per epoch (`total_items`), and rank 0 writes the run folder. The loss of
+a step is the mean over micro-batches (and ranks) of each micro-batch's token-mean loss, so N
+ranks x batch b equals one process with batch b and N-step accumulation on the same items.
 
 A checkpoint holds the trainable parameters (projector, MFE, LoRA, modules_to_save), optimizer,
 scheduler, every RNG state and the data position (epoch, items consumed). Frozen weights are not
@@ -25,12 +34,14 @@ from typing import Any
 
 import numpy as np
 import torch
+import torch.distributed as dist
+from torch.nn.parallel import DistributedDataParallel
 from tqdm import tqdm
 from transformers import get_cosine_schedule_with_warmup
 
 from model.config import ModelConfig
-from model.data import collate, stream_items
-from model.seagull import Seagull, build_model
+from model.data import collate, shuffled_items
+from model.seagull import Seagull
 
 CHECKPOINT, WEIGHTS, LOG, RUN = "checkpoint.pt", "trainable.pt", "log.jsonl", "run.json"
 
@@ -56,7 +67,40 @@ class _State:
     position: int = 0  # items of `epoch` already consumed
 
 
-SampleSource = Callable[[int], Iterable[dict[str, Any]]]  # epoch -> decoded samples (shard order)
+SampleSource = Callable[[int], Iterable[dict[str, Any]]]  # epoch -> this rank's samples (decoded or light)
+
+
+def build_for_precision(config: ModelConfig, precision: str, tokenizer=None) -> tuple[Seagull, Any]:
+    """Model and tokenizer; with "bf16" the frozen LLM weights are bf16 and trainable ones fp32."""
+    from model.llm import build_llm
+    from model.tokenizer import load_tokenizer
+
+    tokenizer = tokenizer if tokenizer is not None else load_tokenizer(config.tokenizer_path)
+    frozen = torch.bfloat16 if precision == "bf16" else torch.float32
+    model = Seagull(config, tokenizer, llm=build_llm(config.llm, tokenizer, dtype=frozen))
+    for parameter in model.parameters():
+        if parameter.requires_grad and parameter.dtype != torch.float32:
+            parameter.data = parameter.data.float()  # fp32 master weights (LoRA, modules_to_save)
+    return model, tokenizer
+
+
+def prepare_model(config: ModelConfig, options: RunOptions) -> tuple[Seagull, Any]:
+    """The model a run trains: built from the seed in the run's precision, initialised from an
+    earlier stage, gradient checkpointing switched on as configured, on the run's device."""
+    torch.manual_seed(options.seed)
+    model, tokenizer = build_for_precision(config, options.precision or config.train.precision)
+    if options.init_from:
+        model.load_trainable_state(torch.load(options.init_from, map_location="cpu"))
+    if config.train.gradient_checkpointing:
+        model.llm.gradient_checkpointing_enable(gradient_checkpointing_kwargs={"use_reentrant": False})
+    return model.to(options.device), tokenizer
+
+
+def _world() -> tuple[int, int]:
+    """(rank, world size) of the torch.distributed process group, (0, 1) without one."""
+    if dist.is_available() and dist.is_initialized():
+        return dist.get_rank(), dist.get_world_size()
+    return 0, 1
 
 
 def train(
@@ -75,13 +119,10 @@ def train(
         options: stage, seed, caps and switches.
         total_items: items per epoch, for the schedule's length (counted from `samples` if None).
     """
+    rank, _ = _world()
     out.mkdir(parents=True, exist_ok=True)
     stage = config.train.stage(options.stage)
-    torch.manual_seed(options.seed)
-    model, tokenizer = build_model(config)
-    if options.init_from:
-        model.load_trainable_state(torch.load(options.init_from, map_location="cpu"))
-    model.to(options.device)
+    model, tokenizer = prepare_model(config, options)
     items = total_items if total_items is not None else count_items(samples(0))
     total_steps = _total_steps(
         items, stage.batch_size * stage.grad_accum, stage.epochs, options.max_steps or stage.max_steps
@@ -91,10 +132,11 @@ def train(
     scheduler = get_cosine_schedule_with_warmup(
         optimizer, min(stage.warmup_steps, total_steps // 10 + 1), total_steps
     )
-    state = _restore(out, model, optimizer, scheduler) if (out / CHECKPOINT).exists() else _State()
-    _write_run(out, config, options, tokenizer, total_steps)
+    state = _restore(out, model, optimizer, scheduler, rank) if (out / CHECKPOINT).exists() else _State()
+    if rank == 0:
+        _write_run(out, config, options, tokenizer, total_steps)
     return _run_steps(
-        model, tokenizer, samples, optimizer, scheduler, state, total_steps, out, config, options
+        model, tokenizer, samples, optimizer, scheduler, state, total_steps, out, config, options, items
     )
 
 
@@ -109,43 +151,57 @@ def _run_steps(
     out: Path,
     config: ModelConfig,
     options: RunOptions,
+    epoch_items: int,
 ) -> list[dict[str, Any]]:
     stage = config.train.stage(options.stage)
+    rank, world = _world()
+    ddp = DistributedDataParallel(model) if world > 1 else None
     records: list[dict[str, Any]] = []
     bar = tqdm(
-        total=total_steps, initial=state.step, disable=not options.progress, desc=f"stage {options.stage}"
+        total=total_steps,
+        initial=state.step,
+        disable=not options.progress or rank != 0,
+        desc=f"stage {options.stage}",
     )
     started, seen = time.perf_counter(), 0
     while state.step < total_steps and state.epoch < stage.epochs:
-        stream = stream_items(
-            samples(state.epoch), config, options.stage, options.seed, state.epoch, skip=state.position
+        stream = shuffled_items(
+            samples(state.epoch),
+            config,
+            options.stage,
+            options.seed,
+            state.epoch,
+            skip=state.position,
+            limit=epoch_items,
         )
         for micro in _micro_batches(stream, stage.batch_size, stage.grad_accum):
-            loss = _step(model, tokenizer, micro, optimizer, scheduler, config, options)
+            loss = _step(model, ddp, tokenizer, micro, optimizer, scheduler, config, options)
             state.step += 1
             state.position += sum(len(m) for m in micro)
-            seen += sum(len(m) for m in micro)
+            seen += sum(len(m) for m in micro) * world
             bar.update(1)
             bar.set_postfix(loss=f"{loss:.4f}")
-            if state.step % config.train.log_every == 0 or state.step == total_steps:
+            if rank == 0 and (state.step % config.train.log_every == 0 or state.step == total_steps):
                 records.append(_log(out, state, loss, scheduler, seen / (time.perf_counter() - started)))
             if options.stop_after is not None and state.step >= options.stop_after:
                 bar.close()
                 return records  # a simulated kill: no checkpoint, no weights
-            if state.step % config.train.checkpoint_every == 0:
+            if rank == 0 and state.step % config.train.checkpoint_every == 0:
                 _save_checkpoint(out, model, optimizer, scheduler, state)
             if state.step >= total_steps:
                 break
         else:  # the epoch's items ran out
             state.epoch, state.position = state.epoch + 1, 0
     bar.close()
-    _save_checkpoint(out, model, optimizer, scheduler, state)
-    torch.save(model.trainable_state(), out / WEIGHTS)
+    if rank == 0:
+        _save_checkpoint(out, model, optimizer, scheduler, state)
+        torch.save(model.trainable_state(), out / WEIGHTS)
     return records
 
 
 def _step(
     model: Seagull,
+    ddp: DistributedDataParallel | None,
     tokenizer,
     micro: list[list[dict[str, Any]]],
     optimizer,
@@ -160,21 +216,27 @@ def _step(
     autocast = (
         torch.autocast(device.type, dtype=torch.bfloat16) if precision == "bf16" else contextlib.nullcontext()
     )
-    total = 0.0
-    for items in micro:
+    total = torch.zeros((), dtype=torch.float64)
+    for index, items in enumerate(micro):
         batch = {
             k: v.to(device)
             for k, v in collate(items, tokenizer, model.image_tokens, config.llm.max_length).items()
         }
-        with autocast:
-            loss = model(batch).loss / len(micro)
-        loss.backward()
+        # DDP averages gradients over ranks on the last micro-batch's backward only.
+        sync = contextlib.nullcontext() if ddp is None or index == len(micro) - 1 else ddp.no_sync()
+        with sync:
+            with autocast:
+                loss = (ddp or model)(batch).loss / len(micro)
+            loss.backward()
         total += loss.item()
     torch.nn.utils.clip_grad_norm_([p for p in model.parameters() if p.requires_grad], 1.0)
     optimizer.step()
     scheduler.step()
     optimizer.zero_grad(set_to_none=True)
-    return total
+    if ddp is not None:  # the logged loss is the mean over ranks, as the gradient is
+        dist.all_reduce(total, op=dist.ReduceOp.SUM)
+        total /= dist.get_world_size()
+    return float(total)
 
 
 def _micro_batches(stream: Iterable[dict[str, Any]], size: int, accum: int):
@@ -226,7 +288,7 @@ def _save_checkpoint(out: Path, model: Seagull, optimizer, scheduler, state: _St
     temporary.replace(out / CHECKPOINT)  # atomic: a kill mid-save leaves the previous checkpoint
 
 
-def _restore(out: Path, model: Seagull, optimizer, scheduler) -> _State:
+def _restore(out: Path, model: Seagull, optimizer, scheduler, rank: int = 0) -> _State:
     """Load a checkpoint and drop log lines written after it (the steps a killed run will redo)."""
     checkpoint = torch.load(out / CHECKPOINT, map_location="cpu", weights_only=False)
     model.load_trainable_state(checkpoint["trainable"])
@@ -236,7 +298,7 @@ def _restore(out: Path, model: Seagull, optimizer, scheduler) -> _State:
     random.setstate(checkpoint["rng"]["python"])
     np.random.set_state(checkpoint["rng"]["numpy"])
     state = _State(**checkpoint["state"])
-    if (out / LOG).exists():
+    if rank == 0 and (out / LOG).exists():
         lines = [
             line for line in (out / LOG).read_text().splitlines() if json.loads(line)["step"] <= state.step
         ]
@@ -268,7 +330,8 @@ def load_trained(out: Path, device: str = "cpu") -> tuple[Seagull, Any]:
         PreTrainedTokenizerFast.from_pretrained(out / "tokenizer") if config.tokenizer_path is None else None
     )
     torch.manual_seed(run["options"]["seed"])  # the frozen random weights of a tiny model come from it
-    model, tokenizer = build_model(config, tokenizer)
+    precision = run["options"].get("precision") or config.train.precision
+    model, tokenizer = build_for_precision(config, precision, tokenizer)
     model.load_trainable_state(torch.load(out / WEIGHTS, map_location="cpu"))
     return model.to(device).eval(), tokenizer
 

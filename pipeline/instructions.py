@@ -40,6 +40,9 @@ class Templates:
     air_questions: dict[str, str]
     air_answers: dict[str, str]
     air_answer_clean: str
+    air_answer_several: str  # "{listed}": listed_entry per distortion joined by listed_join
+    listed_entry: str
+    listed_join: str
     jir_questions: dict[str, str]
     jir_clean: str
     yes: str
@@ -58,6 +61,9 @@ def load_templates(path: Path = TEMPLATES_PATH) -> Templates:
             air_questions={task: air[task]["question"] for task in TASKS},
             air_answers={task: air[task]["answer"] for task in TASKS},
             air_answer_clean=air["distortion"]["answer_clean"],
+            air_answer_several=air["distortion"]["answer_several"],
+            listed_entry=air["distortion"]["listed_entry"],
+            listed_join=air["distortion"]["listed_join"],
             jir_questions={task: jir[task] for task in TASKS},
             jir_clean=jir["distortion_clean"],
             yes=raw["answers"]["yes"],
@@ -83,7 +89,8 @@ def make_instructions(
     Args:
         label: a labels record (ARCHITECTURE.md): quality_level, importance_level, distortion
             ("none" or a type), severity_level (level words); dist_type (the applied type) is used,
-            when present, as the hard negative of a clean ROI's distortion JIR.
+            when present, as the hard negative of a clean ROI's distortion JIR. A `distortions`
+            list (several on SEAGULL-3k) is answered in full (`label_distortions`).
         mode: "stage1": per task one AIR or one JIR (yes or no with equal chance), drawn with `rng`;
             "stage2": the fixed set, 3 AIR then per task one "Yes" JIR and one "No" JIR.
         rng: the random source of stage 1 (a new unseeded one if None); unused in stage 2.
@@ -123,6 +130,8 @@ def all_template_texts() -> list[str]:
             texts.add(templates.air_answers[task].format(**{f"{task}_level": word}))
             texts.add(templates.region_prefix + templates.jir_questions[task].format(word=word))
     texts.add(templates.air_answer_clean)
+    several = [{"type": t, "severity_level": LEVEL_WORDS["severity"][0]} for t in DISTORTION_TYPES[:2]]
+    texts.add(_distortion_answer(templates, several))  # the words of a multi-label answer
     for dist_type in DISTORTION_TYPES:
         texts.add(templates.region_prefix + templates.jir_questions["distortion"].format(word=dist_type))
         for word in LEVEL_WORDS["severity"]:
@@ -141,9 +150,37 @@ def _check_label(label: dict[str, Any]) -> None:
         )
 
 
+def label_distortions(label: dict[str, Any]) -> list[dict[str, Any]]:
+    """A label's distortions [{"type", "severity_level", ...}], most severe (lowest severity) first:
+    its `distortions` list, or the one-element list of `distortion` when it has none; [] if clean."""
+    listed = label.get("distortions")
+    if listed is None:
+        if label["distortion"] == CLEAN:
+            return []
+        return [{"type": label["distortion"], "severity_level": label["severity_level"]}]
+    if all(entry.get("severity") is not None for entry in listed):
+        return sorted(listed, key=lambda entry: entry["severity"])
+    return list(listed)
+
+
+def _distortion_answer(templates: Templates, distortions: list[dict[str, Any]]) -> str:
+    if not distortions:
+        return templates.air_answer_clean
+    if len(distortions) == 1:
+        entry = distortions[0]
+        return templates.air_answers["distortion"].format(
+            severity_level=entry["severity_level"], distortion=entry["type"]
+        )
+    listed = templates.listed_join.join(
+        templates.listed_entry.format(severity_level=e["severity_level"], distortion=e["type"])
+        for e in distortions
+    )
+    return templates.air_answer_several.format(listed=listed)
+
+
 def _air(templates: Templates, label: dict[str, Any], task: str) -> dict[str, str]:
-    if task == "distortion" and label["distortion"] == CLEAN:
-        answer = templates.air_answer_clean
+    if task == "distortion":
+        answer = _distortion_answer(templates, label_distortions(label))
     else:
         answer = templates.air_answers[task].format(**label)
     return _record(templates, "AIR", task, templates.air_questions[task], answer)
@@ -154,7 +191,11 @@ def _jir(
 ) -> dict[str, str]:
     """A yes/no question: `yes` asks about the label's own value, otherwise about another one."""
     if task == "distortion":
-        asked = label["distortion"] if yes else _other_distortion(label, rng)
+        present = [entry["type"] for entry in label_distortions(label)] or [CLEAN]
+        if yes:
+            asked = rng.choice(present) if rng is not None and len(present) > 1 else present[0]
+        else:
+            asked = _other_distortion(label, present, rng)
         question = templates.jir_clean if asked == CLEAN else templates.jir_questions[task].format(word=asked)
     else:
         words = LEVEL_WORDS[task]
@@ -172,14 +213,18 @@ def _other_index(true_index: int, rng: random.Random | None) -> int:
     return rng.choice([index for index in range(N_LEVELS) if index != true_index])
 
 
-def _other_distortion(label: dict[str, Any], rng: random.Random | None) -> str:
+def _other_distortion(label: dict[str, Any], present: list[str], rng: random.Random | None) -> str:
     """A distortion the ROI does not have: for a clean ROI the applied type (a hard negative)."""
-    truth = label["distortion"]
+    absent = [name for name in (CLEAN, *DISTORTION_TYPES) if name not in present]
     if rng is not None:
-        return rng.choice([name for name in (CLEAN, *DISTORTION_TYPES) if name != truth])
-    if truth == CLEAN:
+        return rng.choice(absent)
+    if present == [CLEAN]:
         return label.get("dist_type") if label.get("dist_type") in DISTORTION_TYPES else DISTORTION_TYPES[0]
-    return DISTORTION_TYPES[(DISTORTION_TYPES.index(truth) + 1) % len(DISTORTION_TYPES)]
+    for step in range(1, len(DISTORTION_TYPES) + 1):  # the next type after the first present one
+        name = DISTORTION_TYPES[(DISTORTION_TYPES.index(present[0]) + step) % len(DISTORTION_TYPES)]
+        if name not in present:
+            return name
+    return CLEAN  # every type present
 
 
 def _record(templates: Templates, kind: str, task: str, question: str, answer: str) -> dict[str, str]:

@@ -9,9 +9,10 @@ Keys (WebDataset splits a member name at its first dot, so keys never contain on
     distorted sample  `<ref_id>_<type>_<level:02d>` (`pipeline.taxonomy.sample_key`)
 
 Members of one sample: `<key>.png` (the uint8 sRGB image, lossless) and `<key>.json`:
-    {"key", "ref_id", "dist_type", "level", "height", "width", "reference_key",
+    {"key", "ref_id", "dist_type", "level", "height", "width", "reference_key", "split",
      "rois": [ROI.to_json() + label fields + "instructions"], "provenance": {...},
      "isp": {"module", "name", "value", "unit", "direction", "params"}}   (distorted samples only)
+`split` is "train" or "test", `pipeline.split.split_of(ref_id)` (80/20 by image, as the paper).
 The reference sample has dist_type "reference", level 0 and its ROIs without label fields.
 Join a distorted sample to its reference by `ref_id` (or directly by `reference_key`).
 """
@@ -28,6 +29,7 @@ import numpy as np
 
 from pipeline.instructions import make_instructions
 from pipeline.records import ROI, Variant
+from pipeline.split import split_of
 from pipeline.taxonomy import DISTORTION_TYPES, sample_key
 
 FORMAT_VERSION = 1
@@ -153,6 +155,7 @@ def _sample(key, group, dist_type, level, image, rois, compression, isp=None) ->
         "height": int(image.shape[0]),
         "width": int(image.shape[1]),
         "reference_key": reference_key(group.ref_id),
+        "split": split_of(group.ref_id),
         "rois": rois,
         "provenance": dict(group.provenance),
         "format_version": FORMAT_VERSION,

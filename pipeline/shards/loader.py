@@ -77,6 +77,7 @@ def roi_dataset(
     resampled: bool = False,
     seed: int | None = None,
     handler: Callable[[Exception], bool] = wds.reraise_exception,
+    split_shards: bool = True,
 ) -> RoiDataset:
     """A webdataset pipeline (a torch IterableDataset) over SEAGULL-100w shards.
 
@@ -93,6 +94,8 @@ def roi_dataset(
         seed: seed of the shard and sample shuffles (None: a fresh one each run).
         handler: what to do with a bad shard or sample (webdataset handlers: reraise_exception,
             warn_and_continue, ignore_and_continue).
+        split_shards: split the shards by node and DataLoader worker; False when the caller has
+            already chosen one process's shards (model/readers.py).
 
     Yields:
         dicts, see `decode_sample`.
@@ -104,7 +107,7 @@ def roi_dataset(
         shards = wds.ResampledShards(urls, seed=random.randrange(1 << 31) if seed is None else seed)
     else:
         shards = wds.SimpleShardList(urls)
-    stages = [shards, wds.split_by_node, wds.split_by_worker]
+    stages = [shards, wds.split_by_node, wds.split_by_worker] if split_shards else [shards]
     if shardshuffle and not resampled:
         stages.append(wds.shuffle(100 if shardshuffle is True else int(shardshuffle), seed=seed))
     stages += [

@@ -59,6 +59,7 @@ SCHEMA = pa.schema(
         ("isp_unit", pa.string()),
         ("isp_direction", pa.string()),
         ("isp_params", pa.string()),
+        ("split", pa.string()),  # "train" | "test" by reference image (pipeline/split.py)
     ]
 )
 LABEL_COLUMNS = (
@@ -84,6 +85,7 @@ def manifest_rows(record: Mapping[str, Any], shard: str) -> list[dict[str, Any]]
         "ref_id": record["ref_id"],
         "dist_type": record["dist_type"],
         "level": record["level"],
+        "split": record.get("split"),  # null in shards written before the split was recorded
         "provenance": json.dumps(provenance, sort_keys=True),
     }
     common.update({name: _as_text(provenance.get(name)) for name in PROVENANCE_COLUMNS})

@@ -20,9 +20,16 @@ from seagull.commands._options import load_model_from_options, model_source_opti
     help="Folder for eval.json, eval.md, predictions.jsonl.",
 )
 @click.option(
+    "--split",
+    default="test",
+    show_default=True,
+    type=click.Choice(["test", "train", "all"]),
+    help="Images to evaluate on (split by reference image, pipeline/split.py); training reads 'train'.",
+)
+@click.option(
     "--limit",
     type=click.IntRange(1),
-    help="Evaluate only the first N ROIs (default: every labelled ROI of the shards).",
+    help="Evaluate N ROIs drawn evenly across images, types and levels (default: every labelled ROI).",
 )
 @click.option("--batch-size", default=8, show_default=True, type=click.IntRange(1))
 @click.option(
@@ -43,6 +50,7 @@ def command(
     dtype,
     shards,
     out,
+    split,
     limit,
     batch_size,
     baseline,
@@ -55,7 +63,7 @@ def command(
     """
     import torch
 
-    from model.data import open_shards
+    from model.data import labelled_rois, open_shards
     from model.evaluate import (
         baseline_metrics,
         baseline_scores,
@@ -63,25 +71,30 @@ def command(
         create_baseline,
         markdown_table,
         score_metrics,
+        stratified_selection,
     )
 
     device = device or ("cuda" if torch.cuda.is_available() else "cpu")
     model, tokenizer = load_model_from_options(
         run_dir, weights, base, encoder_weights, release_file, config_name, prompts, dtype, device
     )
+    config = model.config
+    rois = labelled_rois(shards, config, split)
+    select = stratified_selection(rois, limit) if limit and limit < len(rois) else None
+    click.echo(f"{len(rois)} labelled ROIs in the {split} split; evaluating {len(select or rois)}")
     records = collect_records(
-        model, tokenizer, open_shards(shards, model.config), model.config, batch_size, limit, progress=True
+        model, tokenizer, open_shards(shards, config, split, select), config, batch_size, progress=True
     )
     if len(records) < 2:
-        raise click.ClickException(f"{len(records)} labelled ROIs in {shards}: need at least 2 to correlate")
+        raise click.ClickException(
+            f"{len(records)} labelled ROIs of the {split} split in {shards}: need at least 2 to correlate "
+            "(--split all evaluates every image)"
+        )
     result = score_metrics(records)
+    result["split"] = split
     if baseline != "none":
         scores = baseline_scores(
-            create_baseline(baseline),
-            baseline,
-            open_shards(shards, model.config),
-            len(records),
-            progress=True,
+            create_baseline(baseline), baseline, open_shards(shards, config, split, select), progress=True
         )
         result["baseline"] = {"name": baseline, **baseline_metrics(records, scores)}
     out = Path(out)

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import click
@@ -49,7 +52,23 @@ def _config_name(ctx: click.Context, param: click.Parameter, value: str) -> str:
     "--init-from", type=click.Path(dir_okay=False, exists=True), help="trainable.pt of a stage-1 run."
 )
 @click.option("--device", default=None, help="torch device (default: cuda if available, else cpu).")
-def command(config_name, stage, shards, out, seed, max_steps, precision, init_from, device) -> None:  # noqa: ANN001
+@click.option(
+    "--split",
+    default="train",
+    show_default=True,
+    type=click.Choice(["train", "test", "all"]),
+    help="Images to train on (split by reference image, pipeline/split.py).",
+)
+@click.option(
+    "--nproc",
+    default=1,
+    show_default=True,
+    type=click.IntRange(1),
+    help="Processes (GPUs) for DistributedDataParallel, started with torchrun; each reads its own shards.",
+)
+def command(
+    config_name, stage, shards, out, seed, max_steps, precision, init_from, device, split, nproc
+) -> None:  # noqa: ANN001
     """Train SEAGULL; re-running with the same --out resumes from OUT/checkpoint.pt.
 
     \b
@@ -58,14 +77,29 @@ def command(config_name, stage, shards, out, seed, max_steps, precision, init_fr
         --init-from runs/tiny-stage1/trainable.pt
 
     Writes OUT/log.jsonl (one line per logged step), OUT/checkpoint.pt, OUT/trainable.pt, OUT/run.json.
+    Global batch = batch_size x grad_accum (config) x --nproc. `torchrun --nproc-per-node N -m
+    seagull.cli train ...` is the same as --nproc N.
     """
+    if nproc > 1 and "LOCAL_RANK" not in os.environ:
+        _relaunch_with_torchrun(nproc)
+        return
     import torch
+    import torch.distributed as dist
 
     from model.config import create_config
-    from model.data import count_shard_items, open_shards
+    from model.data import open_training_samples, rank_item_counts
     from model.train import RunOptions, train
 
     config = create_config(config_name)
+    world = int(os.environ.get("WORLD_SIZE", "1"))
+    rank = int(os.environ.get("RANK", "0"))
+    if world > 1:
+        local = int(os.environ.get("LOCAL_RANK", "0"))
+        cuda = torch.cuda.is_available() and device in (None, "cuda")
+        device = f"cuda:{local}" if cuda else (device or "cpu")
+        if cuda:
+            torch.cuda.set_device(local)
+        dist.init_process_group("nccl" if cuda else "gloo")
     device = device or ("cuda" if torch.cuda.is_available() else "cpu")
     options = RunOptions(
         stage=int(stage),
@@ -75,10 +109,39 @@ def command(config_name, stage, shards, out, seed, max_steps, precision, init_fr
         init_from=init_from,
         device=device,
     )
-    items = count_shard_items(shards)
-    click.echo(f"{items} labelled ROIs per epoch in {shards}; config {config.name}, stage {stage}, {device}")
-    records = train(config, lambda epoch: open_shards(shards, config), Path(out), options, total_items=items)
+    counts = rank_item_counts(shards, config, world, split)
+    items = min(counts)  # every rank runs the same number of steps
+    if rank == 0:
+        click.echo(
+            f"{sum(counts)} labelled ROIs of the {split} split per epoch in {shards} ({items} per process x "
+            f"{world}); config {config.name}, stage {stage}, {device}"
+        )
+
+    def samples(epoch: int):
+        return open_training_samples(shards, config, seed, epoch, rank, world, split)
+
+    try:
+        records = train(config, samples, Path(out), options, total_items=items)
+    finally:
+        if world > 1:
+            dist.destroy_process_group()
     if records:
         click.echo(
             f"step {records[-1]['step']}: loss {records[-1]['loss']:.4f}; weights in {Path(out) / 'trainable.pt'}"
         )
+
+
+def _relaunch_with_torchrun(nproc: int) -> None:
+    """Run this same command under torchrun with `nproc` processes (the --nproc option dropped)."""
+    args, skip = [], False
+    for arg in sys.argv[sys.argv.index("train") + 1 :]:
+        if skip:
+            skip = False
+        elif arg == "--nproc":
+            skip = True
+        elif not arg.startswith("--nproc="):
+            args.append(arg)
+    launcher = [sys.executable, "-m", "torch.distributed.run", "--standalone", f"--nproc-per-node={nproc}"]
+    status = subprocess.call([*launcher, "-m", "seagull.cli", "train", *args])
+    if status:
+        raise click.ClickException(f"torchrun exited with status {status}")

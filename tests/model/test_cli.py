@@ -34,7 +34,7 @@ def run_dir(shard_dir, tmp_path_factory):
         ],
     )
     assert result.exit_code == 0, result.output
-    assert "12 labelled ROIs per epoch" in result.output
+    assert "8 labelled ROIs of the train split per epoch" in result.output  # astronaut, coffee
     return out
 
 
@@ -46,31 +46,44 @@ def test_train_writes_run_folder(run_dir):
     assert log[-1]["step"] == 2
 
 
-def test_evaluate_writes_json_and_markdown(run_dir, shard_dir, tmp_path):
+def _evaluate(run_dir, shard_dir, out, *extra):
     result = CliRunner().invoke(
         main,
-        [
-            "evaluate",
-            "--run",
-            str(run_dir),
-            "--shards",
-            str(shard_dir),
-            "--out",
-            str(tmp_path),
-            "--limit",
-            "6",
-            "--batch-size",
-            "3",
-            "--device",
-            "cpu",
-        ],
+        ["evaluate", "--run", str(run_dir), "--shards", str(shard_dir), "--out", str(out)]
+        + ["--batch-size", "3", "--device", "cpu", *extra],
     )
     assert result.exit_code == 0, result.output
-    report = json.loads((tmp_path / "eval.json").read_text())
-    assert report["n_rois"] == 6
+    return json.loads((out / "eval.json").read_text())
+
+
+def test_evaluate_reads_the_held_out_images(run_dir, shard_dir, tmp_path):
+    report = _evaluate(run_dir, shard_dir, tmp_path)
+    assert report["n_rois"] == 4 and report["split"] == "test"  # chelsea: 2 variants x 2 ROIs
     assert set(report["quality"]) == {"srocc", "plcc"} and report["baseline"]["name"] == "piqe"
-    assert "| piqe (crop, NR) |" in (tmp_path / "eval.md").read_text()
-    assert len((tmp_path / "predictions.jsonl").read_text().splitlines()) == 6
+    table = (tmp_path / "eval.md").read_text()
+    assert "| piqe (pyiqa NR) | Crop-based ROI |" in table and "| Average |" in table
+    predictions = [json.loads(line) for line in (tmp_path / "predictions.jsonl").read_text().splitlines()]
+    assert {p["key"].split("_")[0] for p in predictions} == {"chelsea"}
+    # Ground truth and prediction stay apart: the truth is the label written into the shards.
+    labels = {(p["key"], p["roi_id"]): p["truth"]["quality_level"] for p in predictions}
+    assert labels == {
+        ("chelsea_blur_15", 0): "excellent",
+        ("chelsea_blur_15", 1): "bad",
+        ("chelsea_noise_18", 0): "good",
+        ("chelsea_noise_18", 1): "bad",
+    }
+    assert all({"quality_level", "quality_score", "distortions"} <= set(p["prediction"]) for p in predictions)
+
+
+def test_evaluate_limit_draws_across_images_and_types(run_dir, shard_dir, tmp_path):
+    report = _evaluate(run_dir, shard_dir, tmp_path, "--split", "all", "--limit", "6")
+    assert report["n_rois"] == 6
+    keys = [json.loads(line)["key"] for line in (tmp_path / "predictions.jsonl").read_text().splitlines()]
+    images = [key.split("_")[0] for key in keys]
+    assert sorted(set(images)) == ["astronaut", "chelsea", "coffee"] and len(set(images)) == 3
+    assert all(images.count(name) == 2 for name in set(images))  # 2 each, not the first 6 in order
+    for name in set(images):  # within an image, one ROI of each type
+        assert {k.split("_")[1] for k in keys if k.startswith(name)} == {"blur", "noise"}
 
 
 def test_assess_with_mask_and_point(run_dir, samples, tmp_path):

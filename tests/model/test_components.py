@@ -82,14 +82,31 @@ def test_expected_score_moves_with_probability_mass():
 
 def test_parse_distortion():
     assert parse_distortion("This region has moderate blur distortion .") == {
+        "distortions": [{"type": "blur", "severity_level": "moderate"}],
         "distortion": "blur",
         "severity_level": "moderate",
     }
     assert parse_distortion("This region is without distortion.") == {
+        "distortions": [],
         "distortion": "none",
         "severity_level": None,
     }
-    assert parse_distortion("Yes") == {"distortion": None, "severity_level": None}
+    assert parse_distortion("Yes") == {"distortions": [], "distortion": None, "severity_level": None}
+
+
+def test_parse_several_distortions_pairs_each_type_with_its_severity():
+    parsed = parse_distortion(
+        "This region has severe noise distortion and moderate blur distortion and noise distortion ."
+    )
+    assert parsed["distortions"] == [
+        {"type": "noise", "severity_level": "severe"},
+        {"type": "blur", "severity_level": "moderate"},
+    ]  # a repeated type counts once, with its first severity
+    assert (parsed["distortion"], parsed["severity_level"]) == ("noise", "severe")
+    assert parse_distortion("exposure and severe contrast")["distortions"] == [
+        {"type": "exposure", "severity_level": None},
+        {"type": "contrast", "severity_level": "severe"},
+    ]
 
 
 def test_mask_pool_is_the_mean_inside_the_mask():

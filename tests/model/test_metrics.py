@@ -65,15 +65,26 @@ def test_per_class_f1_equals_sklearn_on_single_labels():
 
 
 def _record(quality, distortion, severity, predicted_distortion, predicted_severity, score):
+    """A single-label record as collect_records writes it (truth without a `distortions` list)."""
+    predicted = (
+        []
+        if predicted_distortion in (None, CLEAN)
+        else [{"type": predicted_distortion, "severity_level": predicted_severity}]
+    )
     return {
-        "quality": quality,
-        "importance": 1 - quality,
-        "distortion": distortion,
-        "severity_level": severity,
-        "quality_score": score,
-        "importance_score": -score,
-        "predicted_distortion": predicted_distortion,
-        "predicted_severity_level": predicted_severity,
+        "truth": {
+            "quality": quality,
+            "importance": 1 - quality,
+            "distortion": distortion,
+            "severity_level": severity,
+        },
+        "prediction": {
+            "quality_score": score,
+            "importance_score": -score,
+            "distortions": predicted,
+            "distortion": predicted_distortion,
+            "severity_level": predicted_severity,
+        },
     }
 
 
@@ -90,8 +101,80 @@ def test_score_metrics_on_known_predictions():
     assert result["type"] == pytest.approx({"precision": 50.0, "recall": 50.0, "f1": 50.0})
     assert result["severity"]["f1"] == pytest.approx(100 / 3)  # 1 of the 3 distorted ROIs exact
     assert result["type_f1"]["blur"] == pytest.approx(100 * 2 / 3)
+    # Table 2's Average: the mean of the 7 classes' F1 (none 100, blur 66.7, the 5 others 0).
+    assert result["type_f1_average"] == pytest.approx((100 + 200 / 3) / 7)
+    # The constant answer "noise" (2 of 4 ROIs): P = R = F1 = 50 %.
+    assert result["majority"]["answer"] == "noise"
+    assert result["majority"]["type"]["f1"] == pytest.approx(50.0)
     table = markdown_table(result)
-    assert "| SEAGULL | 1.0000 |" in table and "noise" in table
+    assert "| SEAGULL | Mask-based ROI & Full Image & Text | 1.0000 |" in table
+    assert (
+        "| Models | ROI Type | Blur | Colorfulness | Noise | Compression | Contrast | Exposure | Clean | Average |"
+        in table
+    )
+    assert table.splitlines()[-1].endswith(f"| {(100 + 200 / 3) / 7:.2f} |")
+
+
+def test_multi_label_metrics_against_hand_computed_values():
+    """Truth and prediction as sets: a 3k-style ROI with two distortions, one with one, one clean."""
+    truth = [
+        [{"type": "blur", "severity_level": "severe"}, {"type": "noise", "severity_level": "minor"}],
+        [{"type": "exposure", "severity_level": "moderate"}],
+        [],
+    ]
+    predicted = [
+        [{"type": "blur", "severity_level": "severe"}, {"type": "contrast", "severity_level": "minor"}],
+        [{"type": "exposure", "severity_level": "moderate"}, {"type": "noise", "severity_level": "moderate"}],
+        [],
+    ]
+    records = [
+        {
+            "truth": {"quality": q, "importance": q, "distortions": t},
+            "prediction": {"quality_score": q, "importance_score": q, "distortions": p, "distortion": None},
+        }
+        for q, t, p in zip((0.1, 0.5, 0.9), truth, predicted, strict=True)
+    ]
+    records[2]["prediction"]["distortion"] = CLEAN  # "This region is without distortion."
+    result = score_metrics(records)
+    # Types. ROI 1: {blur, noise} vs {blur, contrast}: P 1/2, R 1/2, F1 1/2.
+    # ROI 2: {exposure} vs {exposure, noise}: P 1/2, R 1, F1 2/3. ROI 3: {none} vs {none}: 1, 1, 1.
+    assert result["type"]["precision"] == pytest.approx(100 * (1 / 2 + 1 / 2 + 1) / 3)
+    assert result["type"]["recall"] == pytest.approx(100 * (1 / 2 + 1 + 1) / 3)
+    assert result["type"]["f1"] == pytest.approx(100 * (1 / 2 + 2 / 3 + 1) / 3)
+    assert result["type"]["precision"] != result["type"]["recall"]
+    # Per class: blur TP 1 -> 100; noise FN 1, FP 1 -> 0; exposure TP 1 -> 100; contrast FP -> 0; none 100.
+    assert result["type_f1"] == pytest.approx(
+        {
+            "exposure": 100,
+            "noise": 0,
+            "blur": 100,
+            "contrast": 0,
+            "colorfulness": 0,
+            "compression": 0,
+            "none": 100,
+        }
+    )
+    assert result["type_f1_average"] == pytest.approx(300 / 7)
+    # Severity over the 2 distorted ROIs: ROI 1 {blur:severe, noise:minor} vs {blur:severe, contrast:minor}
+    # -> P 1/2 R 1/2; ROI 2 {exposure:moderate} vs {exposure:moderate, noise:moderate} -> P 1/2, R 1.
+    assert result["severity"]["precision"] == pytest.approx(50.0)
+    assert result["severity"]["recall"] == pytest.approx(75.0)
+    assert result["severity"]["f1"] == pytest.approx(100 * (1 / 2 + 2 / 3) / 2)
+
+
+def test_single_label_truth_is_the_one_element_case():
+    """A 100w label without `distortions` scores as the one-element list of its `distortion`."""
+    from model.evaluate import truth_distortions
+
+    single = {"distortion": "blur", "severity_level": "minor"}
+    listed = {**single, "distortions": [{"type": "blur", "severity": 0.7, "severity_level": "minor"}]}
+    assert (
+        truth_distortions(single)
+        == truth_distortions(listed)
+        == [{"type": "blur", "severity_level": "minor"}]
+    )
+    assert truth_distortions({"distortion": CLEAN, "severity_level": None}) == []
+    assert truth_distortions({"distortion": CLEAN, "distortions": []}) == []
 
 
 def test_piqe_baseline_ranks_noise_below_clean(samples):

@@ -44,6 +44,7 @@ def test_trained_scores_follow_labels(overfit_run, samples):
 
 def test_killed_run_resumes_on_the_same_loss_curve(samples, tmp_path, fast_config):
     config = fast_config(epochs=3)  # 12 items, 4 per step: 3 steps an epoch, 9 in all
+    assert config.train.sample_buffer > 1 and config.train.item_buffer > 1  # shuffling on
     whole = train(config, lambda epoch: samples, tmp_path / "whole", RunOptions(progress=False))
     # Killed after step 5: the last checkpoint is step 4, so step 5 is redone after the restart.
     killed = train(
