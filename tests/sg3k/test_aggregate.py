@@ -143,3 +143,21 @@ def test_incomplete_rating_names_task_and_annotator():
 def test_too_few_answers_for_one_roi_raise():
     with pytest.raises(ValueError, match="6 ratings, the rules ask for at least 7"):
         aggregate_roi(answers(6))
+
+
+def test_agreement_alpha_hand_computed():
+    from pipeline.sg3k.agreement import agreement
+
+    # quality by two annotators on three ROIs: (1, 1), (2, 2), (1, 2).
+    # D_o = 1/6 * (2 / 1) = 1/3; D_e = 18 / (6 * 5) = 0.6; alpha = 1 - (1/3) / 0.6 = 4/9 (interval).
+    rows = [("r0", 1, 1), ("r1", 2, 2), ("r2", 1, 2)]
+    ratings = [
+        Rating(task, annotator, "2026-01-01T00:00:00Z", {**CLEAN_ANSWER, "quality": q}, "test")
+        for task, qa, qb in rows
+        for annotator, q in (("a", qa), ("b", qb))
+    ]
+    result = agreement(ratings, ["r0", "r1", "r2"])
+    assert result["quality"]["alpha"] == round(4 / 9, 4)
+    assert (result["quality"]["n_rois"], result["quality"]["n_annotators"]) == (3, 2)
+    assert result["blur"]["alpha"] is None  # every rating "non-existent": alpha undefined, said so
+    assert result["blur"]["note"]
