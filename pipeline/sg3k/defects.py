@@ -38,13 +38,17 @@ def jpeg_roundtrip(image: np.ndarray, quality: int) -> np.ndarray:
     return cv2.imdecode(data, cv2.IMREAD_COLOR_RGB)
 
 
-def phone_chain(image: np.ndarray, scale: float = 0.5, sharpen: float = 1.2, qualities=(60, 35)) -> np.ndarray:
+def phone_chain(
+    image: np.ndarray, scale: float = 0.5, sharpen: float = 1.2, qualities=(60, 35)
+) -> np.ndarray:
     """A phone/messaging chain: downscale, unsharp-mask (halos), JPEG, upscale back, JPEG again.
 
     Gives blocking, ringing and smeared detail (compression, some blur), like a photo forwarded twice.
     """
     height, width = image.shape[:2]
-    small = cv2.resize(image, (max(8, int(width * scale)), max(8, int(height * scale))), interpolation=cv2.INTER_AREA)
+    small = cv2.resize(
+        image, (max(8, int(width * scale)), max(8, int(height * scale))), interpolation=cv2.INTER_AREA
+    )
     soft = cv2.GaussianBlur(small, (0, 0), 1.0)
     sharp = cv2.addWeighted(small, 1 + sharpen, soft, -sharpen, 0)
     out = jpeg_roundtrip(sharp, qualities[0])

@@ -54,7 +54,8 @@ DEMO_RECIPES: dict[str, Recipe] = {
         "astronaut", (_s("phone_chain", {"compression": 1, "blur": 3}, scale=0.35, qualities=(40, 22)),)
     ),
     "astronaut-dusk": Recipe(
-        "astronaut", (_s("underexposed_noisy", {"exposure": 1, "noise": 1}, stops=3.0, full_well=300.0, seed=1),)
+        "astronaut",
+        (_s("underexposed_noisy", {"exposure": 1, "noise": 1}, stops=3.0, full_well=300.0, seed=1),),
     ),
     "chelsea-shake": Recipe("chelsea", (_s("motion_blur", {"blur": 1}, length=17, angle=20.0),)),
     "chelsea-window": Recipe(

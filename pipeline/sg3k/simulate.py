@@ -41,7 +41,9 @@ def annotator_id(k: int) -> str:
     return f"{SOURCE}-{k:02d}"
 
 
-def reference_answers(recipe: Recipe, mask: np.ndarray, model: AnnotatorModel = AnnotatorModel()) -> dict[str, float]:
+def reference_answers(
+    recipe: Recipe, mask: np.ndarray, model: AnnotatorModel = AnnotatorModel()
+) -> dict[str, float]:
     """The reference (noise-free, fractional) answers for one ROI of a demo image.
 
     Args:
@@ -81,7 +83,9 @@ def simulate_ratings(
         rng = np.random.default_rng([seed, k, zlib.crc32(task_id.encode())])
         answers = {t: _distortion_answer(reference[t], bias, rng, model) for t in DISTORTION_QUESTIONS}
         for question in ("quality", "importance"):
-            answers[question] = int(np.clip(np.rint(reference[question] + bias + rng.normal(0, model.noise_sd)), 0, 4))
+            answers[question] = int(
+                np.clip(np.rint(reference[question] + bias + rng.normal(0, model.noise_sd)), 0, 4)
+            )
         when = EPOCH + timedelta(minutes=k, seconds=zlib.crc32(task_id.encode()) % 60)
         ratings.append(Rating(task_id, annotator_id(k + 1), when.isoformat(), answers, SOURCE))
     return ratings

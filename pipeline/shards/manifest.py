@@ -52,6 +52,8 @@ SCHEMA = pa.schema(
         ("weights", pa.string()),  # JSON: weight file name -> sha256
         ("code_version", pa.string()),
         ("provenance", pa.string()),  # JSON: the sample's whole provenance
+        ("split", pa.string()),  # "train" | "test" (pipeline/split.py), from the sample's JSON
+        ("distortions", pa.string()),  # JSON: the multi-label `distortions` list, when the label has one
     ]
 )
 LABEL_COLUMNS = (
@@ -78,6 +80,7 @@ def manifest_rows(record: Mapping[str, Any], shard: str) -> list[dict[str, Any]]
         "dist_type": record["dist_type"],
         "level": record["level"],
         "provenance": json.dumps(provenance, sort_keys=True),
+        "split": record.get("split"),
     }
     common.update({name: _as_text(provenance.get(name)) for name in PROVENANCE_COLUMNS})
     return [_roi_row(common, roi) for roi in record["rois"]]
@@ -89,6 +92,7 @@ def _roi_row(common: dict[str, Any], roi: Mapping[str, Any]) -> dict[str, Any]:
     row.update(roi_id=roi["roi_id"], kind=roi["kind"], area=roi["area"], mask_score=roi.get("score"))
     row.update(bbox_x=x, bbox_y=y, bbox_w=w, bbox_h=h)
     row.update({name: roi.get(name) for name in LABEL_COLUMNS})
+    row["distortions"] = json.dumps(roi["distortions"], sort_keys=True) if "distortions" in roi else None
     if roi.get("metric") is not None:  # the label's own metric wins over the build's
         row["metric"] = _as_text(roi["metric"])
     return row
