@@ -134,3 +134,27 @@ def shard_build(build: Path, out: Path) -> Path:
     with open(card, "a") as handle:
         handle.write("\n" + card_section(summary, simulated))
     return card
+
+
+def import_ratings_file(build: Path, path: Path) -> dict[str, Any]:
+    """Store the ratings of a Label Studio JSON export (kept under ratings/raw/) or of a ratings.jsonl
+    in the build, replacing its ratings; returns {"ratings", "problems"} counts."""
+    from pipeline.sg3k.labelstudio import ratings_from_export
+    from pipeline.sg3k.store import save_raw_export, write_ratings
+
+    path = Path(path)
+    if path.suffix == ".jsonl":
+        ratings, problems = read_ratings(path), []
+    else:
+        try:
+            export = json.loads(path.read_text())
+        except json.JSONDecodeError as error:
+            raise ValueError(
+                f"{path}: not JSON ({error}); export the project as 'JSON' in Label Studio"
+            ) from error
+        if not isinstance(export, list):
+            raise ValueError(f"{path}: a Label Studio 'JSON' export is a list of tasks; this is not one")
+        save_raw_export(build, export, name=path.name)
+        ratings, problems = ratings_from_export(export, source=f"export:{path.name}")
+    write_ratings(build, ratings, problems)
+    return {"ratings": len(ratings), "problems": len(problems)}
