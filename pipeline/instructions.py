@@ -177,11 +177,15 @@ def _other_index(true_index: int, rng: random.Random | None) -> int:
 def _other_distortion(label: dict[str, Any], rng: random.Random | None) -> str:
     """A distortion the ROI does not have: for a clean ROI the applied type (a hard negative)."""
     truth = label["distortion"]
+    # Multi-label (SEAGULL-3k): every type the ROI carries is a true "Yes", never a "No" question.
+    carried = {truth} | {entry["type"] for entry in label.get("distortions") or ()}
     if rng is not None:
-        return rng.choice([name for name in (CLEAN, *DISTORTION_TYPES) if name != truth])
+        return rng.choice([name for name in (CLEAN, *DISTORTION_TYPES) if name not in carried])
     if truth == CLEAN:
         return label.get("dist_type") if label.get("dist_type") in DISTORTION_TYPES else DISTORTION_TYPES[0]
-    return DISTORTION_TYPES[(DISTORTION_TYPES.index(truth) + 1) % len(DISTORTION_TYPES)]
+    start = DISTORTION_TYPES.index(truth)
+    others = [DISTORTION_TYPES[(start + k) % len(DISTORTION_TYPES)] for k in range(1, len(DISTORTION_TYPES))]
+    return next((name for name in others if name not in carried), CLEAN)
 
 
 def _record(templates: Templates, kind: str, task: str, question: str, answer: str) -> dict[str, str]:

@@ -52,3 +52,19 @@ def test_authentic_samples_round_trip_through_writer_loader_manifest_and_verify(
         == "noise"
     )
     assert {c.status for c in verify_shards(tmp_path)} == {"ok"} and verify_manifest(tmp_path) == []
+
+
+def test_no_jir_denies_a_distortion_the_roi_carries():
+    import random
+
+    from pipeline.instructions import make_instructions
+
+    label = aggregate_roi(answers(blur=[1] * 7, contrast=[3] * 7))  # blur (worst) and contrast
+    fixed = make_instructions(label, mode="stage2")
+    (denied,) = [i["question"] for i in fixed if i["task"] == "distortion" and i["answer"] == "No"]
+    # the next type after blur in taxonomy order is contrast, which the ROI carries: skipped
+    assert denied.endswith("Is this region in colorfulness distortion?")
+    for seed in range(50):
+        for item in make_instructions(label, mode="stage1", rng=random.Random(seed)):
+            if item["kind"] == "JIR" and item["answer"] == "No" and item["task"] == "distortion":
+                assert "contrast" not in item["question"] and "blur" not in item["question"]
