@@ -7,6 +7,10 @@ STAMP   := $(VENV)/.installed
 SHARDS  ?= shards
 RUNS    ?= runs
 SAMPLE  ?= 8
+SG3K    ?= sg3k
+# Label Studio lives in its own venv: its Django pins conflict with the project's (docs/seagull-3k.md).
+LS_VENV  := .venv-ls
+LS_STAMP := $(LS_VENV)/.installed
 # ROIs `make evaluate` scores, drawn evenly across the held-out (test split) images, types and levels;
 # EVAL_LIMIT= (empty) scores every labelled ROI of the test split.
 EVAL_LIMIT ?= 2000
@@ -14,7 +18,7 @@ EVAL_LIMIT ?= 2000
 export PREFECT_SERVER_ANALYTICS_ENABLED := false
 
 .DEFAULT_GOAL := help
-.PHONY: help setup test test-fast shards train evaluate bench serve lint format clean
+.PHONY: help setup test test-fast shards train evaluate bench serve lint format clean sg3k finetune evaluate-3k label-studio
 
 help: ## List the targets
 	@grep -E '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*?## "}; {printf "  %-10s %s\n", $$1, $$2}'
@@ -28,7 +32,14 @@ $(STAMP): pyproject.toml
 
 setup: $(STAMP) ## Create .venv and install the pinned dependencies
 
-test: $(STAMP) ## Run the whole test suite (slow end-to-end tests included)
+$(LS_STAMP):
+	$(PY) -m venv $(LS_VENV)
+	$(LS_VENV)/bin/pip install -q label-studio==1.23.2 label-studio-sdk==2.1.2
+	touch $@
+
+label-studio: $(LS_STAMP) ## Install Label Studio 1.23.2 (+ label-studio-sdk 2.1.2) into .venv-ls
+
+test: $(STAMP) $(LS_STAMP) ## Run the whole test suite (slow end-to-end tests included)
 	$(BIN)/python -m pytest -q
 
 test-fast: $(STAMP) ## Run the tests without the slow end-to-end ones
@@ -42,6 +53,15 @@ train: $(STAMP) ## Train the tiny SEAGULL config, stage 1, on ./shards
 
 evaluate: $(STAMP) ## Evaluate the tiny run as the paper does (JSON + Markdown tables)
 	$(BIN)/seagull evaluate --run $(RUNS)/tiny-stage1 --shards '$(SHARDS)/seagull100w-*.tar' --out $(RUNS)/tiny-stage1/eval $(if $(EVAL_LIMIT),--limit $(EVAL_LIMIT))
+
+sg3k: $(STAMP) ## SEAGULL-3k demo: embedded images, 7 SIMULATED annotators, shards in ./sg3k/shards
+	$(BIN)/seagull 3k build --demo --simulate 7 --build $(SG3K)
+
+finetune: $(STAMP) ## Tiny stage 2 from the stage-1 run (make train) on the SEAGULL-3k train split (make sg3k)
+	$(BIN)/seagull train --config tiny --stage 2 --shards '$(SG3K)/shards/seagull3k-train-*.tar' --out $(RUNS)/tiny-stage2 --init-from $(RUNS)/tiny-stage1/trainable.pt
+
+evaluate-3k: $(STAMP) ## Evaluate the fine-tuned run on the SEAGULL-3k test split (Tables 1-2 layout)
+	$(BIN)/seagull evaluate --run $(RUNS)/tiny-stage2 --shards '$(SG3K)/shards/seagull3k-test-*.tar' --out $(RUNS)/tiny-stage2/eval-3k
 
 bench: $(STAMP) ## Run the benchmarks; JSON lands in bench/results/
 	@mkdir -p bench/results
@@ -57,5 +77,5 @@ lint: $(STAMP) ## Lint and check formatting with ruff
 format: $(STAMP) ## Format with ruff
 	$(BIN)/ruff format .
 
-clean: ## Remove build outputs (keeps .venv)
-	rm -rf $(SHARDS) $(RUNS) bench/results .pytest_cache
+clean: ## Remove build outputs (keeps .venv and .venv-ls)
+	rm -rf $(SHARDS) $(SG3K) $(RUNS) bench/results .pytest_cache

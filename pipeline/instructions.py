@@ -142,6 +142,8 @@ def all_template_texts() -> list[str]:
 def _check_label(label: dict[str, Any]) -> None:
     for task in ("quality", "importance", "severity"):
         word = label.get(f"{task}_level")
+        if task == "severity" and word is None and label.get("distortion") == CLEAN:
+            continue  # a clean ROI has no severity (ARCHITECTURE.md labels contract)
         if word not in LEVEL_WORDS[task]:
             raise ValueError(f"label {task}_level must be one of {LEVEL_WORDS[task]}, got {word!r}")
     if label.get("distortion") not in (CLEAN, *DISTORTION_TYPES):

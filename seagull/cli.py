@@ -28,6 +28,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "evaluate": ("evaluate", "Evaluate a trained SEAGULL as the paper does."),
     "assess": ("assess", "Assess the quality of one region of one image."),
     "export": ("export", "Write a trained run in the authors' release layout."),
+    "3k": ("sg3k", "SEAGULL-3k: ROIs, Label Studio push/pull, aggregation and shards."),
 }
 
 

@@ -34,10 +34,14 @@ def write_card(out_dir: Path, stats: list[Any], title: str = "SEAGULL-100w") -> 
     frame = read_manifest(out_dir).to_pandas()
     labelled = frame.dropna(subset=["quality"])
     sections = [f"# {title}\n", _counts(stats, frame), _provenance(frame), _isp_parameters(frame)]
+    # Quality by type and level exists for synthetic (100w) rows only; SEAGULL-3k's are "authentic".
+    synthetic = labelled[labelled["dist_type"].isin(DISTORTION_TYPES)]
+    if len(synthetic):
+        _quality_figure(synthetic).savefig(out_dir / QUALITY_FIGURE, dpi=110)
     if len(labelled):
-        _quality_figure(labelled).savefig(out_dir / QUALITY_FIGURE, dpi=110)
         _histogram_figure(labelled).savefig(out_dir / HISTOGRAM_FIGURE, dpi=110)
-        sections += [_histograms(labelled), _quality_table(labelled), _figures(labelled)]
+        sections += [_histograms(labelled)]
+        sections += [_quality_table(synthetic), _figures(synthetic)] if len(synthetic) else []
     else:
         sections.append("No ROI labels in this build (no labels stage ran): no histograms or figures.\n")
     sections.append(_usage(stats))

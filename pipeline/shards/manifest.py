@@ -60,6 +60,7 @@ SCHEMA = pa.schema(
         ("isp_direction", pa.string()),
         ("isp_params", pa.string()),
         ("split", pa.string()),  # "train" | "test" by reference image (pipeline/split.py)
+        ("distortions", pa.string()),  # JSON: the multi-label `distortions` list, when the label has one
     ]
 )
 LABEL_COLUMNS = (
@@ -111,6 +112,7 @@ def _roi_row(common: dict[str, Any], roi: Mapping[str, Any]) -> dict[str, Any]:
     row.update(roi_id=roi["roi_id"], kind=roi["kind"], area=roi["area"], mask_score=roi.get("score"))
     row.update(bbox_x=x, bbox_y=y, bbox_w=w, bbox_h=h)
     row.update({name: roi.get(name) for name in LABEL_COLUMNS})
+    row["distortions"] = json.dumps(roi["distortions"], sort_keys=True) if "distortions" in roi else None
     if roi.get("metric") is not None:  # the label's own metric wins over the build's
         row["metric"] = _as_text(roi["metric"])
     return row

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -103,7 +103,11 @@ def read_stats(path: Path) -> ShardStats:
 
 
 def write_chunk(
-    out_dir: Path, chunk_index: int, groups: Iterable[RefGroup], config: ShardConfig
+    out_dir: Path,
+    chunk_index: int,
+    groups: Iterable[RefGroup],
+    config: ShardConfig,
+    encode: Callable[[Any, int], list[dict[str, Any]]] = encode_group,
 ) -> list[ShardStats]:
     """Write one chunk's shard(s), its manifest part and, last, one stats JSON per shard.
 
@@ -112,6 +116,8 @@ def write_chunk(
         chunk_index: 0-based; the chunk owns shards chunk_index * shards_per_chunk + 0.. .
         groups: the chunk's references with variants, ROIs and labels, in any order.
         config: naming, size and encoding.
+        encode: (group, png_compression) -> the group's samples; SEAGULL-3k passes its own
+            (pipeline.sg3k.shards: one authentic image per sample, no reference).
 
     Returns:
         the stats of the shards written, in shard order.
@@ -128,7 +134,7 @@ def write_chunk(
         raise ValueError(
             f"chunk {chunk_index}: references {duplicates} appear twice; each reference belongs to one chunk"
         )
-    encoded = [encode_group(group, config.png_compression) for group in groups]
+    encoded = [encode(group, config.png_compression) for group in groups]
     parts = _split_parts(encoded, config)
     results, rows = [], []
     for part, samples in enumerate(parts):
