@@ -2,7 +2,7 @@
 
 Both files are checked against `isp_presets/schema.yaml` (JSON Schema). A bad file fails with a
 `PresetError` that names the file, the key and the allowed values, e.g.
-`distortions.yaml: blur.levels[3].radius: 99 is greater than the maximum of 64 (allowed: 0 < value <= 64)`.
+`distortions.yaml: blur.levels[3].radius: 99 is greater than the maximum of 64 (allowed: 0.5 <= value <= 64)`.
 """
 
 from __future__ import annotations

@@ -92,7 +92,7 @@ def _set(path: tuple, value):  # noqa: ANN001, ANN202
 @pytest.mark.parametrize(
     ("edit", "key", "allowed"),
     [
-        (_set(("blur", "levels", 3, "radius"), 99), "blur.levels[3].radius", "0 < value <= 64"),
+        (_set(("blur", "levels", 3, "radius"), 99), "blur.levels[3].radius", "0.5 <= value <= 64"),
         (
             _set(("compression", "levels", 0, "quality"), 0),
             "compression.levels[0].quality",
