@@ -27,6 +27,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "train": ("train", "Train SEAGULL on shards (tiny or paper config)."),
     "evaluate": ("evaluate", "Evaluate a trained SEAGULL as the paper does."),
     "assess": ("assess", "Assess the quality of one region of one image."),
+    "demo": ("demo", "Serve the click-to-assess web page (Gradio) on this machine."),
 }
 
 
