@@ -71,7 +71,7 @@ def start(pixels: np.ndarray | None, max_side: int = MAX_SIDE) -> Session:
     return Session(pixels=pixels, key=hashlib.sha1(pixels.tobytes()).hexdigest())
 
 
-def click(session: Session | None, x: float, y: float, mode: str, segmenter: "SharedSegmenter") -> Session:
+def click(session: Session | None, x: float, y: float, mode: str, segmenter: SharedSegmenter) -> Session:
     """Apply one click at pixel (x, y) of the image: a point prompt, or one corner of a box."""
     if session is None:
         raise DemoError("Upload an image or pick one of the examples before clicking.")
