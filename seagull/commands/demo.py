@@ -43,7 +43,14 @@ def command(run_dir, shard_dir, segmenter, checkpoint, host, port, max_side, dev
     seagull demo --run runs/x --segmenter sam_vit_b --checkpoint weights/sam_vit_b_01ec64.pth
     """
     from pipeline.masks import DEFAULT_SEGMENTER
-    from seagull.demo import app as demo_app
+
+    try:
+        from seagull.demo import app as demo_app
+    except ImportError as error:
+        raise click.ClickException(
+            f"{error}: install the demo's web library with `make setup` "
+            "(or `pip install --no-deps -r requirements-demo.txt`)"
+        ) from error
     from seagull.demo.assessor import ModelSlot, load_model
     from seagull.demo.examples import extract_examples
     from seagull.demo.session import MAX_SIDE, create_shared_segmenter

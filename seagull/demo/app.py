@@ -75,6 +75,7 @@ def build_app(slot: ModelSlot, segmenter: SharedSegmenter, config: DemoConfig = 
                     interactive=False,
                     type="numpy",
                     format="png",
+                    height=420,
                     elem_id="canvas",
                 )
                 message = gr.Markdown("", elem_id="message")
@@ -234,7 +235,9 @@ def describe(answers: dict[str, Any], session: sess.Session) -> str:
         for task in ("quality", "importance")
     ]
     present = answers["distortion"]["present"]
-    named = ", ".join(f"{d['severity'] or 'unrated'} {d['type']}" for d in present) or "none"
+    said = answers["distortion"]["answer"]
+    clean = "none" if "without" in said.lower() else "none named (the answer names no distortion type)"
+    named = ", ".join(f"{d['severity'] or 'unrated'} {d['type']}" for d in present) or clean
     lines.append(f"**Distortions:** {named} (answer: “{answers['distortion']['answer']}”)")
     lines.append(f"ROI: {int(session.mask.sum())} px from {session.source}.")
     return "\n\n".join(lines)

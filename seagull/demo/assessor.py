@@ -51,12 +51,12 @@ def load_model(run_dir: Path, device: str = "cpu") -> LoadedModel:
     Raises:
         FileNotFoundError: no such folder, or not a finished run (the message says what to do).
     """
-    from model.train import load_trained
-
     if not run_dir.is_dir():
         raise FileNotFoundError(
             f"no run folder {run_dir}: train one with `make train` or start the demo with --run DIR"
         )
+    from model.train import load_trained  # after the check: importing the model stack takes seconds
+
     model, tokenizer = load_trained(run_dir, device)
     config = model.config
     random_base = config.llm.path is None

@@ -14,9 +14,9 @@ from skimage import data as skdata
 HEIGHT, WIDTH = 96, 128
 
 
-def photo() -> np.ndarray:
-    """uint8 RGB (96, 128, 3): scikit-image's astronaut, downscaled."""
-    return cv2.resize(skdata.astronaut(), (WIDTH, HEIGHT), interpolation=cv2.INTER_AREA)
+def photo(width: int = WIDTH, height: int = HEIGHT) -> np.ndarray:
+    """uint8 RGB (height, width, 3): scikit-image's astronaut, downscaled."""
+    return cv2.resize(skdata.astronaut(), (width, height), interpolation=cv2.INTER_AREA)
 
 
 def _samples() -> list[dict]:
@@ -62,8 +62,9 @@ def tiny_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture(scope="session")
 def example_png(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The example image the page offers: the astronaut at 256 x 192."""
     path = tmp_path_factory.mktemp("examples") / "astronaut.png"
-    cv2.imwrite(str(path), cv2.cvtColor(photo(), cv2.COLOR_RGB2BGR))
+    cv2.imwrite(str(path), cv2.cvtColor(photo(256, 192), cv2.COLOR_RGB2BGR))
     return path
 
 

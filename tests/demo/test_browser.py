@@ -19,7 +19,7 @@ from pipeline.levels import IMPORTANCE_WORDS, QUALITY_WORDS
 
 CHROMIUM = shutil.which("chromium")
 INSTALL = "apt-get install -y chromium (Debian's package; Playwright drives it, no browser download)"
-CLICK = (64, 30)  # pixel (x, y) of the 128 x 96 example: the astronaut's face
+CLICK = (128, 60)  # pixel (x, y) of the 256 x 192 example: the astronaut's face
 # Chromium switches that keep a headless browser from calling out (this machine has no network).
 QUIET_CHROMIUM = [
     "--no-sandbox",
@@ -48,7 +48,7 @@ def browser():
 
 
 def test_upload_click_and_read_the_answers(browser, served, example_png, tmp_path):
-    page = browser.new_page(viewport={"width": 1280, "height": 1100})
+    page = browser.new_page(viewport={"width": 1200, "height": 1000})
     outbound: list[str] = []
     page.on("request", lambda r: _is_local(r.url) or outbound.append(r.url))
     page.goto(served)
@@ -58,7 +58,7 @@ def test_upload_click_and_read_the_answers(browser, served, example_png, tmp_pat
 
     box = canvas.bounding_box()
     natural = canvas.evaluate("img => [img.naturalWidth, img.naturalHeight]")
-    assert natural == [128, 96]
+    assert natural == [256, 192]
     scale = min(box["width"] / natural[0], box["height"] / natural[1])  # object-fit: contain
     left = box["x"] + (box["width"] - natural[0] * scale) / 2
     top = box["y"] + (box["height"] - natural[1] * scale) / 2
