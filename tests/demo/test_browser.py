@@ -19,6 +19,7 @@ from pipeline.levels import IMPORTANCE_WORDS, QUALITY_WORDS
 
 CHROMIUM = shutil.which("chromium")
 INSTALL = "apt-get install -y chromium (Debian's package; Playwright drives it, no browser download)"
+POSITIVE_MARKER = (0, 220, 0)  # seagull.demo.session's colour of a positive point
 CLICK = (128, 60)  # pixel (x, y) of the 256 x 192 example: the astronaut's face
 # Chromium switches that keep a headless browser from calling out (this machine has no network).
 QUIET_CHROMIUM = [
@@ -59,7 +60,8 @@ def test_upload_click_and_read_the_answers(browser, served, example_png, tmp_pat
     box = canvas.bounding_box()
     natural = canvas.evaluate("img => [img.naturalWidth, img.naturalHeight]")
     assert natural == [256, 192]
-    scale = min(box["width"] / natural[0], box["height"] / natural[1])  # object-fit: contain
+    # object-fit: scale-down, as Gradio maps clicks: never enlarged, centred in the element's box.
+    scale = min(box["width"] / natural[0], box["height"] / natural[1], 1.0)
     left = box["x"] + (box["width"] - natural[0] * scale) / 2
     top = box["y"] + (box["height"] - natural[1] * scale) / 2
     page.mouse.click(left + (CLICK[0] + 0.5) * scale, top + (CLICK[1] + 0.5) * scale)
@@ -77,9 +79,14 @@ def test_upload_click_and_read_the_answers(browser, served, example_png, tmp_pat
 
     drawn = _decode(page.request.get(canvas.get_attribute("src")).body())
     original = cv2.cvtColor(cv2.imread(str(example_png)), cv2.COLOR_BGR2RGB)
+    marker = np.argwhere((drawn == POSITIVE_MARKER).all(-1))  # (y, x) of the green point mark
+    assert len(marker), "no point marker on the overlay"
+    assert np.abs(marker.mean(0) - CLICK[::-1]).max() <= 2, (
+        f"marker at {marker.mean(0)[::-1]}, clicked {CLICK}"
+    )
     changed = np.abs(drawn.astype(int) - original.astype(int)).sum(-1) > 0
-    assert changed[CLICK[1], CLICK[0]], "no overlay at the clicked pixel"
-    assert 0 < changed.mean() < 0.9, "the overlay should cover the ROI, not the whole image"
+    assert changed.sum() > 3 * len(marker), "no tinted ROI beyond the marker"
+    assert changed.mean() < 0.9, "the overlay should cover the ROI, not the whole image"
 
     shot = Path(os.environ.get("SEAGULL_DEMO_SCREENSHOT") or tmp_path / "demo.png")
     page.screenshot(path=str(shot), full_page=True)
