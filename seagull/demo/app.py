@@ -31,6 +31,44 @@ from seagull.demo.session import DemoError, SharedSegmenter  # noqa: E402
 
 log = logging.getLogger(__name__)
 
+# Dragging on the image draws a box. Gradio's image reports clicks only, so this page script measures
+# the drag in image pixels the way Gradio maps a click (object-fit: scale-down, centred), writes
+# "x0,y0,x1,y1,n" into the hidden #drag-box textbox (n makes each drag a new value), presses the
+# hidden #drag-go button that sends it, and swallows the click that ends the drag, so it does not
+# also add a point.
+DRAG_JS = """
+() => {
+  const MIN_DRAG = 6;  // CSS px: a shorter move is a click
+  let start = null, dragged = false, count = 0;
+  const toPixel = (img, clientX, clientY) => {
+    const r = img.getBoundingClientRect();
+    const k = Math.min(r.width / img.naturalWidth, r.height / img.naturalHeight, 1);
+    const left = r.left + (r.width - img.naturalWidth * k) / 2, top = r.top + (r.height - img.naturalHeight * k) / 2;
+    return [Math.round((clientX - left) / k), Math.round((clientY - top) / k)];
+  };
+  document.addEventListener("dragstart", (e) => { if (e.target.closest("#canvas")) e.preventDefault(); }, true);
+  document.addEventListener("pointerdown", (e) => {
+    const img = e.target.closest("#canvas") && document.querySelector("#canvas img");
+    start = img ? { img, x: e.clientX, y: e.clientY } : null;
+    dragged = false;
+  }, true);
+  document.addEventListener("pointerup", (e) => {
+    if (!start) return;
+    const s = start; start = null;
+    if (Math.hypot(e.clientX - s.x, e.clientY - s.y) < MIN_DRAG) return;
+    dragged = true;
+    const box = document.querySelector("#drag-box textarea");
+    box.value = [...toPixel(s.img, s.x, s.y), ...toPixel(s.img, e.clientX, e.clientY), ++count].join(",");
+    box.dispatchEvent(new Event("input", { bubbles: true }));
+    setTimeout(() => document.querySelector("#drag-go").click(), 50);
+  }, true);
+  document.addEventListener("click", (e) => {
+    if (dragged && e.target.closest("#canvas")) { e.stopPropagation(); e.preventDefault(); }
+    dragged = false;
+  }, true);
+}
+"""
+
 # System fonts: the default theme would make the browser fetch Google Fonts.
 SYSTEM_FONTS = (["ui-sans-serif", "system-ui", "sans-serif"], ["ui-monospace", "monospace"])
 
@@ -75,9 +113,10 @@ def build_app(slot: ModelSlot, segmenter: SharedSegmenter, config: DemoConfig = 
                     interactive=False,
                     type="numpy",
                     format="png",
-                    height=420,
                     elem_id="canvas",
                 )
+                drag = gr.Textbox(visible="hidden", elem_id="drag-box")
+                drag_go = gr.Button(visible="hidden", elem_id="drag-go")
                 message = gr.Markdown("", elem_id="message")
                 answers = gr.Markdown("", elem_id="answers")
                 with gr.Row():
@@ -89,6 +128,7 @@ def build_app(slot: ModelSlot, segmenter: SharedSegmenter, config: DemoConfig = 
         outputs = [state, canvas, message, answers, quality, importance, severity, dist_type]
         upload.change(handlers.on_image, [upload], outputs)
         canvas.select(handlers.on_click, [state, mode], outputs)
+        drag_go.click(handlers.on_drag, [state, drag], outputs)
         mask_upload.upload(handlers.on_mask, [state, mask_upload], outputs)
         clear.click(handlers.on_clear, [state], outputs)
         _api_endpoint(handlers)
@@ -111,6 +151,7 @@ def launch(app, host: str, port: int | None, allowed: list[str], block: bool = T
         show_error=False,
         quiet=not block,
         theme=theme,
+        js=DRAG_JS,
     )
 
 
@@ -169,6 +210,11 @@ class _Handlers:
         if session.corner is not None:
             return self._show(session, "Now click the opposite corner of the box.", answers=None)
         return self._assess(session)
+
+    @_page_errors
+    def on_drag(self, session: sess.Session | None, text: str) -> Outputs:
+        x0, y0, x1, y1 = (float(v) for v in text.split(",")[:4])
+        return self._assess(sess.drag(session, (x0, y0), (x1, y1), self.segmenter))
 
     @_page_errors
     def on_mask(self, session: sess.Session | None, mask: np.ndarray | None) -> Outputs:
@@ -239,5 +285,18 @@ def describe(answers: dict[str, Any], session: sess.Session) -> str:
     clean = "none" if "without" in said.lower() else "none named (the answer names no distortion type)"
     named = ", ".join(f"{d['severity'] or 'unrated'} {d['type']}" for d in present) or clean
     lines.append(f"**Distortions:** {named} (answer: “{answers['distortion']['answer']}”)")
-    lines.append(f"ROI: {int(session.mask.sum())} px from {session.source}.")
+    lines.append(f"ROI: {int(session.mask.sum())} px from {_prompts(session)}.")
     return "\n\n".join(lines)
+
+
+def _prompts(session: sess.Session) -> str:
+    if session.source != "clicks":
+        return session.source
+    counts = (
+        (len(session.positive), "positive point"),
+        (len(session.negative), "negative point"),
+        (len(session.boxes), "box"),
+    )
+    return ", ".join(
+        f"{n} {what}{'es' if what == 'box' and n > 1 else 's' if n > 1 else ''}" for n, what in counts if n
+    )

@@ -18,15 +18,16 @@ from dataclasses import dataclass, field, replace
 import cv2
 import numpy as np
 
-from pipeline.masks import Segmenter, draw_overlay
-from pipeline.records import ROI, decode_mask
+from pipeline.masks import Segmenter
+from pipeline.records import decode_mask
 
-POSITIVE, NEGATIVE, BOX = "positive point", "negative point", "box (click two opposite corners)"
+POSITIVE, NEGATIVE, BOX = "positive point", "negative point", "box (or click two opposite corners)"
 MODES = (POSITIVE, NEGATIVE, BOX)
 
 # The largest image side the demo accepts: a 24 MP camera frame is ~6000 px; beyond this the
 # weight-free segmenter and the overlay get slow on a CPU and a browser upload gets heavy.
 MAX_SIDE = 6000
+TINT, TINT_ALPHA = (30, 144, 255), 0.45  # the ROI's fill colour (RGB) and opacity on the overlay
 
 
 class DemoError(Exception):
@@ -85,9 +86,7 @@ def click(session: Session | None, x: float, y: float, mode: str, segmenter: Sha
     if mode == BOX:
         if session.corner is None:
             return replace(session, corner=point)
-        box = _box(session.corner, point)
-        region = segmenter.best_box(session, box)
-        return replace(session, mask=_union(session.mask, region), boxes=(*session.boxes, box), corner=None)
+        return _add_box(session, _box(session.corner, point), segmenter)
     if mode == NEGATIVE:
         if session.mask is None:
             raise DemoError("A negative point removes part of the ROI: click a positive point first.")
@@ -99,6 +98,29 @@ def click(session: Session | None, x: float, y: float, mode: str, segmenter: Sha
     return replace(
         session, mask=_union(session.mask, region), positive=(*session.positive, point), corner=None
     )
+
+
+def drag(
+    session: Session | None,
+    start_xy: tuple[float, float],
+    end_xy: tuple[float, float],
+    segmenter: SharedSegmenter,
+) -> Session:
+    """Add the box dragged from `start_xy` to `end_xy` (pixels; the ends are clipped to the image)."""
+    if session is None:
+        raise DemoError("Upload an image or pick one of the examples before drawing a box.")
+    height, width = session.pixels.shape[:2]
+    (x0, y0), (x1, y1) = (
+        (min(max(int(x), 0), width - 1), min(max(int(y), 0), height - 1)) for x, y in (start_xy, end_xy)
+    )
+    if x0 == x1 or y0 == y1:
+        raise DemoError("The box has no area inside the image: drag across the region you want assessed.")
+    return _add_box(session, _box((x0, y0), (x1, y1)), segmenter)
+
+
+def _add_box(session: Session, box: tuple[int, int, int, int], segmenter: SharedSegmenter) -> Session:
+    region = segmenter.best_box(session, box)
+    return replace(session, mask=_union(session.mask, region), boxes=(*session.boxes, box), corner=None)
 
 
 def use_mask(session: Session | None, mask: np.ndarray | None) -> Session:
@@ -140,10 +162,12 @@ def overlay(session: Session | None) -> np.ndarray | None:
     """uint8 RGB (H, W, 3): the image with the ROI tinted and outlined, points and boxes marked."""
     if session is None:
         return None
-    canvas = session.pixels
+    canvas = session.pixels.copy()
     if session.mask is not None and session.mask.any():
-        canvas = draw_overlay(canvas, [ROI.from_mask(0, "object", session.mask, 1.0, session.source)])
-    canvas = canvas.copy()
+        mask = session.mask
+        canvas[mask] = (1 - TINT_ALPHA) * canvas[mask] + TINT_ALPHA * np.asarray(TINT, np.float32)
+        contours, _ = cv2.findContours(mask.astype(np.uint8), cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_SIMPLE)
+        cv2.drawContours(canvas, contours, -1, TINT, 2)
     radius = max(3, max(canvas.shape[:2]) // 120)
     for points, colour in ((session.positive, (0, 220, 0)), (session.negative, (230, 0, 0))):
         for x, y in points:

@@ -62,9 +62,9 @@ def tiny_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture(scope="session")
 def example_png(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The example image the page offers: the astronaut at 256 x 192."""
+    """The example image the page offers: the astronaut at 384 x 288."""
     path = tmp_path_factory.mktemp("examples") / "astronaut.png"
-    cv2.imwrite(str(path), cv2.cvtColor(photo(256, 192), cv2.COLOR_RGB2BGR))
+    cv2.imwrite(str(path), cv2.cvtColor(photo(384, 288), cv2.COLOR_RGB2BGR))
     return path
 
 

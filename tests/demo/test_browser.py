@@ -20,7 +20,8 @@ from pipeline.levels import IMPORTANCE_WORDS, QUALITY_WORDS
 CHROMIUM = shutil.which("chromium")
 INSTALL = "apt-get install -y chromium (Debian's package; Playwright drives it, no browser download)"
 POSITIVE_MARKER = (0, 220, 0)  # seagull.demo.session's colour of a positive point
-CLICK = (128, 60)  # pixel (x, y) of the 256 x 192 example: the astronaut's face
+DRAG = ((60, 150), (330, 280))  # a box over the suit, from corner to corner
+CLICK = (192, 90)  # pixel (x, y) of the 384 x 288 example: the astronaut's face
 # Chromium switches that keep a headless browser from calling out (this machine has no network).
 QUIET_CHROMIUM = [
     "--no-sandbox",
@@ -59,7 +60,7 @@ def test_upload_click_and_read_the_answers(browser, served, example_png, tmp_pat
 
     box = canvas.bounding_box()
     natural = canvas.evaluate("img => [img.naturalWidth, img.naturalHeight]")
-    assert natural == [256, 192]
+    assert natural == [384, 288]
     # object-fit: scale-down, as Gradio maps clicks: never enlarged, centred in the element's box.
     scale = min(box["width"] / natural[0], box["height"] / natural[1], 1.0)
     left = box["x"] + (box["width"] - natural[0] * scale) / 2
@@ -91,6 +92,14 @@ def test_upload_click_and_read_the_answers(browser, served, example_png, tmp_pat
     shot = Path(os.environ.get("SEAGULL_DEMO_SCREENSHOT") or tmp_path / "demo.png")
     page.screenshot(path=str(shot), full_page=True)
     assert shot.stat().st_size > 0
+
+    # A drag draws a box: its region joins the ROI, and the drag's final click adds no point.
+    to_screen = lambda x, y: (left + (x + 0.5) * scale, top + (y + 0.5) * scale)  # noqa: E731
+    page.mouse.move(*to_screen(*DRAG[0]))
+    page.mouse.down()
+    page.mouse.move(*to_screen(*DRAG[1]), steps=5)
+    page.mouse.up()
+    answers.get_by_text("1 positive point, 1 box").wait_for(timeout=120_000)
     assert outbound == [], f"the page called out: {outbound}"
 
 

@@ -19,7 +19,7 @@ def client(served):
 def test_point_gives_three_answers_from_the_closed_sets(client, example_png):
     from gradio_client import handle_file
 
-    result = client.predict(handle_file(str(example_png)), 128, 60, api_name="/assess_point")
+    result = client.predict(handle_file(str(example_png)), 192, 90, api_name="/assess_point")
     for task, words in (("quality", QUALITY_WORDS), ("importance", IMPORTANCE_WORDS)):
         answer = result[task]
         assert answer["word"] in words
@@ -31,7 +31,7 @@ def test_point_gives_three_answers_from_the_closed_sets(client, example_png):
     assert all(d["type"] in DISTORTION_TYPES for d in distortion["present"])
     assert list(distortion["severity_probabilities"]) == list(SEVERITY_WORDS)
     assert list(distortion["type_probabilities"]) == list(DISTORTION_TYPES)
-    assert 0 < result["roi_area"] < 256 * 192
+    assert 0 < result["roi_area"] < 384 * 288
     assert result["segmenter"] == "felzenszwalb_rag (weight-free)"
     assert result["meaningful"] is False and "random base weights" in result["model"]
 
@@ -40,6 +40,6 @@ def test_point_gives_three_answers_from_the_closed_sets(client, example_png):
 def test_click_outside_the_image_is_a_sentence_not_a_traceback(client, example_png):
     from gradio_client import handle_file
 
-    with pytest.raises(Exception, match=r"outside the image \(256x192 px\)") as caught:
+    with pytest.raises(Exception, match=r"outside the image \(384x288 px\)") as caught:
         client.predict(handle_file(str(example_png)), 500, 30, api_name="/assess_point")
     assert "Traceback" not in str(caught.value)

@@ -107,3 +107,10 @@ def test_weight_free_default_segments_a_click_on_a_real_photo():
     session = sess.click(sess.start(photo), 64, 40, sess.POSITIVE, shared)
     assert session.mask[40, 64] and 0 < session.mask.sum() < photo.shape[0] * photo.shape[1]
     assert shared.name == "felzenszwalb_rag (weight-free)"
+
+
+def test_a_drag_adds_its_box_clipped_to_the_image(stub, image):
+    session = sess.drag(sess.start(image), (70.0, 50.0), (500.0, 500.0), stub)
+    assert session.boxes == ((70, 50, 80, 60),) and session.mask.sum() == 100
+    with pytest.raises(DemoError, match="no area inside the image"):
+        sess.drag(sess.start(image), (-5.0, 10.0), (-1.0, 20.0), stub)
