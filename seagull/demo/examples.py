@@ -27,11 +27,7 @@ def extract_examples(shard_dir: Path, out: Path, limit: int = 6) -> list[Path]:
     seen_types: set[str] = set()
     with tarfile.open(shards[0]) as tar:
         for key, record, png in _samples(tar):
-            wanted = record.get("dist_type") == REFERENCE_TYPE and not chosen
-            level = record.get("level")
-            if record.get("dist_type") not in seen_types and level == EXAMPLE_LEVELS[len(seen_types) % 2]:
-                wanted = bool(chosen)  # distorted examples only after the reference
-            if wanted:
+            if _wanted(record, chosen, seen_types):
                 path = out / f"{key}.png"
                 path.write_bytes(png)
                 chosen.append(path)
@@ -39,6 +35,16 @@ def extract_examples(shard_dir: Path, out: Path, limit: int = 6) -> list[Path]:
             if len(chosen) >= limit:
                 break
     return chosen
+
+
+def _wanted(record: dict, chosen: list[Path], seen_types: set[str]) -> bool:
+    """The first reference; then, of its distorted images, one per type, mild and strong in turn."""
+    kind = record.get("dist_type")
+    if kind == REFERENCE_TYPE:
+        return not chosen
+    if not chosen or kind in seen_types:
+        return False
+    return record.get("level") == EXAMPLE_LEVELS[(len(chosen) - 1) % len(EXAMPLE_LEVELS)]
 
 
 def _samples(tar: tarfile.TarFile):
