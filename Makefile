@@ -18,16 +18,18 @@ EVAL_LIMIT ?= 2000
 export PREFECT_SERVER_ANALYTICS_ENABLED := false
 
 .DEFAULT_GOAL := help
-.PHONY: help setup test test-fast shards train evaluate bench serve lint format clean sg3k finetune evaluate-3k label-studio
+.PHONY: help setup test test-fast shards train evaluate bench serve demo lint format clean sg3k finetune evaluate-3k label-studio
 
 help: ## List the targets
 	@grep -E '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*?## "}; {printf "  %-10s %s\n", $$1, $$2}'
 
-$(STAMP): pyproject.toml
+$(STAMP): pyproject.toml requirements-demo.txt
 	$(PY) -m venv $(VENV)
 	# torch first, pinned: an unpinned torch would pull a multi-GB build from the registry.
 	$(BIN)/pip install -q torch==2.14.1 torchvision==0.29.1
 	$(BIN)/pip install -q -e '.[dev]'
+	# gradio without its declared pillow<13 (see requirements-demo.txt).
+	$(BIN)/pip install -q --no-deps -r requirements-demo.txt
 	touch $@
 
 setup: $(STAMP) ## Create .venv and install the pinned dependencies
@@ -69,6 +71,9 @@ bench: $(STAMP) ## Run the benchmarks; JSON lands in bench/results/
 
 serve: $(STAMP) ## Start a local Prefect server (SQLite) and serve the build-100w deployment
 	$(BIN)/seagull serve
+
+demo: $(STAMP) ## Serve the click-to-assess page on http://127.0.0.1:7860 (the tiny run, examples from ./shards)
+	$(BIN)/seagull demo --run $(RUNS)/tiny-stage1 --examples $(SHARDS)
 
 lint: $(STAMP) ## Lint and check formatting with ruff
 	$(BIN)/ruff check .

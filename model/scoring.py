@@ -56,6 +56,22 @@ def level_probabilities(model: Seagull, tokenizer, items: list[dict[str, Any]], 
         task: "quality" or "importance".
     """
     question, prefix = question_and_prefix(task, model.config.prompts)
+    return closed_set_probabilities(
+        model, tokenizer, items, question, prefix, level_token_ids(tokenizer, task)
+    )
+
+
+@torch.no_grad()
+def closed_set_probabilities(
+    model: Seagull, tokenizer, items: list[dict[str, Any]], question: str, prefix: str, token_ids: list[int]
+) -> torch.Tensor:
+    """Probabilities of the next token after `prefix`, restricted to `token_ids`: float (B, K), rows sum to one.
+
+    Args:
+        items: as for `level_probabilities`.
+        question: the question about the ROI; prefix: the start of the answer.
+        token_ids: the K candidate tokens (e.g. the first token of each word of a closed set).
+    """
     prompt = encode_prompt(
         tokenizer, question, prefix, model.image_tokens, prompt_style(model.config.prompts).image_prompt
     )
@@ -66,7 +82,7 @@ def level_probabilities(model: Seagull, tokenizer, items: list[dict[str, Any]], 
     logits = model.llm(
         inputs_embeds=embeds, attention_mask=attention.to(device), position_ids=positions
     ).logits
-    closed = logits[:, -1, level_token_ids(tokenizer, task)].float()  # (B, 5)
+    closed = logits[:, -1, token_ids].float()  # (B, K)
     return closed.softmax(-1).cpu()
 
 

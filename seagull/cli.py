@@ -29,6 +29,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "assess": ("assess", "Assess the quality of one region of one image."),
     "export": ("export", "Write a trained run in the authors' release layout."),
     "3k": ("sg3k", "SEAGULL-3k: ROIs, Label Studio push/pull, aggregation and shards."),
+    "demo": ("demo", "Serve the click-to-assess web page (Gradio) on this machine."),
 }
 
 
