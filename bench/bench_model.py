@@ -196,7 +196,9 @@ def main() -> None:
     parser.add_argument("--memory-probe", choices=("fp32", "bf16"), help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.memory_probe:
-        print(json.dumps(_memory_probe(args.memory_probe, min(args.steps, 3))))
+        print(
+            json.dumps(_memory_probe(args.memory_probe, max(2, min(args.steps, 3))))
+        )  # 2+: _train times steps 2..N
         return
     if args.only_rois:
         result = {"threads": torch.get_num_threads(), **_rois_per_conversation(args.rois, 3)}
