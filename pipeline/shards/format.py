@@ -151,10 +151,40 @@ def _sample(key, group, dist_type, level, image, rois, compression) -> dict[str,
         "width": int(image.shape[1]),
         "reference_key": reference_key(group.ref_id),
         "rois": rois,
-        "provenance": dict(group.provenance),
+        "provenance": stable_provenance(group.provenance),
         "format_version": FORMAT_VERSION,
     }
     return {"__key__": key, IMAGE_EXT: encode_image(image, compression), JSON_EXT: dump_json(record)}
+
+
+# Provenance values that are text; None (e.g. no detector) is stored as "" so that readers that infer
+# a schema (Hugging Face `datasets`, Arrow) see one type in every build, never a null-typed column.
+PROVENANCE_TEXT = ("preset_hash", "segmenter", "detector", "metric", "code_version", "raw_file")
+WEIGHT_ROLES = ("segmenter", "detector", "metric")
+
+
+def stable_provenance(provenance: Mapping[str, Any]) -> dict[str, Any]:
+    """The provenance as stored in a sample: text fields never None ("" when absent), `weights` always
+    {role: {"file": str, "sha256": str}} for segmenter, detector and metric ("" when a role has no
+    weight file or no hash), `size` 0 for full resolution. Other keys are kept as they are."""
+    stable = dict(provenance)
+    for name in PROVENANCE_TEXT:
+        if name in stable or name in ("segmenter", "detector", "metric"):
+            stable[name] = "" if stable.get(name) is None else str(stable[name])
+    if "size" in stable and stable["size"] is None:
+        stable["size"] = 0
+    weights = dict(stable.get("weights") or {})
+    stable["weights"] = {
+        role: _weight_entry(weights.get(role))
+        for role in (*WEIGHT_ROLES, *sorted(set(weights) - set(WEIGHT_ROLES)))
+    }
+    return stable
+
+
+def _weight_entry(weight: Any) -> dict[str, str]:
+    if isinstance(weight, Mapping):
+        return {key: "" if weight.get(key) is None else str(weight[key]) for key in ("file", "sha256")}
+    return {"file": "" if weight is None else str(weight), "sha256": ""}
 
 
 def _index_labels(group: RefGroup) -> dict[tuple[str, int, int], Mapping[str, Any]] | None:
