@@ -27,6 +27,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "train": ("train", "Train SEAGULL on shards (tiny or paper config)."),
     "evaluate": ("evaluate", "Evaluate a trained SEAGULL as the paper does."),
     "assess": ("assess", "Assess the quality of one region of one image."),
+    "publish": ("publish", "Copy a build's consumer files into a folder to share or push to the Hub."),
 }
 
 
