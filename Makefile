@@ -18,11 +18,11 @@ export PREFECT_SERVER_ANALYTICS_ENABLED := false
 help: ## List the targets
 	@grep -E '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*?## "}; {printf "  %-10s %s\n", $$1, $$2}'
 
-$(STAMP): pyproject.toml
+$(STAMP): pyproject.toml constraints.txt
 	$(PY) -m venv $(VENV)
 	# torch first, pinned: an unpinned torch would pull a multi-GB build from the registry.
 	$(BIN)/pip install -q torch==2.14.1 torchvision==0.29.1
-	$(BIN)/pip install -q -e '.[dev]'
+	$(BIN)/pip install -q -c constraints.txt -e '.[build,model,dev]'
 	touch $@
 
 setup: $(STAMP) ## Create .venv and install the pinned dependencies

@@ -25,7 +25,6 @@ from typing import Any
 import cv2
 import numpy as np
 
-from pipeline.instructions import make_instructions
 from pipeline.records import ROI, Variant
 from pipeline.taxonomy import DISTORTION_TYPES, sample_key
 
@@ -208,6 +207,8 @@ def _labelled_roi(roi_json: dict[str, Any], labels, variant: Variant) -> dict[st
     record = dict(roi_json)
     if labels is None:
         return record
+    from pipeline.instructions import make_instructions  # writer side only: readers need no YAML
+
     label = labels[(variant.dist_type, variant.level, roi_json["roi_id"])]
     record.update({k: v for k, v in label.items() if k not in LABEL_KEYS_DROPPED})
     record["instructions"] = make_instructions(dict(label), mode="stage2")
