@@ -88,12 +88,15 @@ def front_matter(n_samples: int, title: str = "SEAGULL-100w") -> dict[str, Any]:
 
 
 def _counts(stats: list[Any], frame: pd.DataFrame) -> str:
+    n_rois = frame.drop_duplicates(["ref_id", "roi_id"]).shape[0]
+    n_refs = frame["ref_id"].nunique()
     rows = [
         ("shards", len(stats)),
         ("bytes", f"{sum(s.bytes for s in stats):,}"),
         ("reference images", sum(s.n_references for s in stats)),
         ("distorted images", sum(s.n_distorted for s in stats)),
-        ("ROIs (per reference)", frame.drop_duplicates(["ref_id", "roi_id"]).shape[0]),
+        ("ROIs (all references)", n_rois),
+        ("ROIs per reference (mean)", f"{n_rois / n_refs:.1f}" if n_refs else "0"),
         ("ROI labels (manifest rows)", len(frame)),
         ("ROI labels with scores", int(frame["quality"].notna().sum())),
     ]
