@@ -24,7 +24,13 @@ from seagull.commands._options import run_dir_option
     type=click.IntRange(1),
     help="Evaluate only the first N ROIs (default: every labelled ROI of the shards).",
 )
-@click.option("--batch-size", default=8, show_default=True, type=click.IntRange(1))
+@click.option(
+    "--batch-size",
+    default=8,
+    show_default=True,
+    type=click.IntRange(1),
+    help="ROIs assessed per forward pass (memory grows with it).",
+)
 @click.option(
     "--baseline",
     default="piqe",
