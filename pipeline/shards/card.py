@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import pandas as pd
+import yaml
 from matplotlib.figure import Figure
 from matplotlib.ticker import MaxNLocator
 
@@ -20,6 +21,15 @@ from pipeline.taxonomy import CLEAN, DISTORTION_TYPES
 CARD_NAME = "README.md"
 QUALITY_FIGURE = "quality_vs_level.png"
 HISTOGRAM_FIGURE = "label_histograms.png"
+RAISE_HOME = "http://loki.disi.unitn.it/RAISE/"
+# The Hub's size categories (upper bounds in samples), smallest first.
+SIZE_CATEGORIES = (
+    (1_000, "n<1K"),
+    (10_000, "1K<n<10K"),
+    (100_000, "10K<n<100K"),
+    (1_000_000, "100K<n<1M"),
+    (10_000_000, "1M<n<10M"),
+)
 
 
 def write_card(out_dir: Path, stats: list[Any], title: str = "SEAGULL-100w") -> Path:
@@ -33,7 +43,14 @@ def write_card(out_dir: Path, stats: list[Any], title: str = "SEAGULL-100w") -> 
     out_dir = Path(out_dir)
     frame = read_manifest(out_dir).to_pandas()
     labelled = frame.dropna(subset=["quality"])
-    sections = [f"# {title}\n", _counts(stats, frame), _provenance(frame), _isp_parameters(frame)]
+    metadata = front_matter(sum(s.count for s in stats), title)
+    sections = [
+        "---\n" + yaml.safe_dump(metadata, sort_keys=False, allow_unicode=True) + "---\n",
+        f"# {title}\n",
+        _counts(stats, frame),
+        _provenance(frame),
+        _isp_parameters(frame),
+    ]
     # Quality by type and level exists for synthetic (100w) rows only; SEAGULL-3k's are "authentic".
     synthetic = labelled[labelled["dist_type"].isin(DISTORTION_TYPES)]
     if len(synthetic):
@@ -50,13 +67,41 @@ def write_card(out_dir: Path, stats: list[Any], title: str = "SEAGULL-100w") -> 
     return path
 
 
+def front_matter(n_samples: int, title: str = "SEAGULL-100w") -> dict[str, Any]:
+    """The card's YAML metadata in the Hugging Face Hub's conventions.
+
+    `configs` make `datasets.load_dataset(folder)` read the tars with its webdataset builder (one
+    sample per image: `png`, `json`) rather than whatever JSON or parquet files it finds. The manifest
+    is not a second config: `datasets` (5.2) infers one builder for all configs of a folder from the
+    first, so a parquet config next to tar configs is read as tars and fails; the card shows
+    `load_dataset("parquet", data_files=...)` for it instead. The Hub has no licence id for RAISE's
+    terms, hence "other".
+    """
+    size = next((name for bound, name in SIZE_CATEGORIES if n_samples < bound), "n>10M")
+    return {
+        "pretty_name": title,
+        "license": "other",
+        "license_name": "raise-research-non-commercial",
+        "license_link": RAISE_HOME,
+        "task_categories": ["image-text-to-text", "visual-question-answering"],
+        "tags": ["image-quality-assessment", "roi", "webdataset", "raw-images"],
+        "size_categories": [size],
+        "configs": [
+            {"config_name": "default", "default": True, "data_files": [{"split": "train", "path": "*.tar"}]}
+        ],
+    }
+
+
 def _counts(stats: list[Any], frame: pd.DataFrame) -> str:
+    n_rois = frame.drop_duplicates(["ref_id", "roi_id"]).shape[0]
+    n_refs = frame["ref_id"].nunique()
     rows = [
         ("shards", len(stats)),
         ("bytes", f"{sum(s.bytes for s in stats):,}"),
         ("reference images", sum(s.n_references for s in stats)),
         ("distorted images", sum(s.n_distorted for s in stats)),
-        ("ROIs (per reference)", frame.drop_duplicates(["ref_id", "roi_id"]).shape[0]),
+        ("ROIs (all references)", n_rois),
+        ("ROIs per reference (mean)", f"{n_rois / n_refs:.1f}" if n_refs else "0"),
         ("ROI labels (manifest rows)", len(frame)),
         ("ROI labels with scores", int(frame["quality"].notna().sum())),
     ]
@@ -173,7 +218,20 @@ def _usage(stats: list[Any]) -> str:
         f"for s in wds.WebDataset('{example}', shardshuffle=False).decode('rgb'):\n"
         "    image, record = s['png'], s['json']  # HxWx3 float, dict\n"
         "```\n\n"
-        "Shards built from RAISE inherit its licence (research, non-commercial).\n\n" + _stats_block(stats)
+        "Hugging Face `datasets` (the card's `configs` select the tars):\n\n"
+        "```python\n"
+        "import datasets\n"
+        "samples = datasets.load_dataset('.', split='train')  # png (PIL image), json (dict)\n"
+        f"rows = datasets.load_dataset('parquet', data_files='{MANIFEST_NAME}', split='train')  # (image, ROI)\n"
+        "```\n\n"
+        "The Hub's one split, `train`, holds every sample of the build, in shard order "
+        "(reference, then type, then level): shuffle, or pick from the manifest, for an unbiased subset.\n\n"
+        "## Licence\n\n"
+        f"The images are rendered from RAW files of RAISE ({RAISE_HOME}; Dang-Nguyen et al., ACM MMSys 2015), "
+        "which may be used for non-commercial research only: read the terms on the RAISE page. "
+        "Shards derived from RAISE carry the same restriction. "
+        "The SEAGULL code that made them is Apache-2.0; that licence does not cover the images.\n\n"
+        + _stats_block(stats)
     )
 
 

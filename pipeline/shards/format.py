@@ -27,7 +27,6 @@ from typing import Any
 import cv2
 import numpy as np
 
-from pipeline.instructions import make_instructions
 from pipeline.records import ROI, Variant
 from pipeline.split import split_of
 from pipeline.taxonomy import DISTORTION_TYPES, sample_key
@@ -157,12 +156,42 @@ def _sample(key, group, dist_type, level, image, rois, compression, isp=None) ->
         "reference_key": reference_key(group.ref_id),
         "split": split_of(group.ref_id),
         "rois": rois,
-        "provenance": dict(group.provenance),
+        "provenance": stable_provenance(group.provenance),
         "format_version": FORMAT_VERSION,
     }
     if isp is not None:  # the ISP parameter that made a distorted image (Variant.isp)
         record["isp"] = isp
     return {"__key__": key, IMAGE_EXT: encode_image(image, compression), JSON_EXT: dump_json(record)}
+
+
+# Provenance values that are text; None (e.g. no detector) is stored as "" so that readers that infer
+# a schema (Hugging Face `datasets`, Arrow) see one type in every build, never a null-typed column.
+PROVENANCE_TEXT = ("preset_hash", "segmenter", "detector", "metric", "code_version", "raw_file")
+WEIGHT_ROLES = ("segmenter", "detector", "metric")
+
+
+def stable_provenance(provenance: Mapping[str, Any]) -> dict[str, Any]:
+    """The provenance as stored in a sample: text fields never None ("" when absent), `weights` always
+    {role: {"file": str, "sha256": str}} for segmenter, detector and metric ("" when a role has no
+    weight file or no hash), `size` 0 for full resolution. Other keys are kept as they are."""
+    stable = dict(provenance)
+    for name in PROVENANCE_TEXT:
+        if name in stable or name in ("segmenter", "detector", "metric"):
+            stable[name] = "" if stable.get(name) is None else str(stable[name])
+    if "size" in stable and stable["size"] is None:
+        stable["size"] = 0
+    weights = dict(stable.get("weights") or {})
+    stable["weights"] = {
+        role: _weight_entry(weights.get(role))
+        for role in (*WEIGHT_ROLES, *sorted(set(weights) - set(WEIGHT_ROLES)))
+    }
+    return stable
+
+
+def _weight_entry(weight: Any) -> dict[str, str]:
+    if isinstance(weight, Mapping):
+        return {key: "" if weight.get(key) is None else str(weight[key]) for key in ("file", "sha256")}
+    return {"file": "" if weight is None else str(weight), "sha256": ""}
 
 
 def _index_labels(group: RefGroup) -> dict[tuple[str, int, int], Mapping[str, Any]] | None:
@@ -186,6 +215,8 @@ def _labelled_roi(roi_json: dict[str, Any], labels, variant: Variant) -> dict[st
     record = dict(roi_json)
     if labels is None:
         return record
+    from pipeline.instructions import make_instructions  # writer side only: readers need no YAML
+
     label = labels[(variant.dist_type, variant.level, roi_json["roi_id"])]
     record.update({k: v for k, v in label.items() if k not in LABEL_KEYS_DROPPED})
     record["instructions"] = make_instructions(dict(label), mode="stage2")

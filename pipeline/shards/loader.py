@@ -11,6 +11,9 @@ URLs may be local shard paths, directories (all `*.tar` inside), globs, brace pa
 addresses (read with curl, as webdataset does).
 Shards are split by node (torch.distributed rank) and by DataLoader worker, so each sample is read
 once per epoch across all workers.
+
+Needs only the `loader` extra (numpy, OpenCV, pycocotools, webdataset) for raw samples
+(`decode=False`); decoding to tensors, `Resize` and `collate_rois` import torch when called.
 """
 
 from __future__ import annotations
@@ -22,19 +25,20 @@ import re
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlparse
 from urllib.request import url2pathname
 
 import numpy as np
-import torch
-import torch.nn.functional as F
 import webdataset as wds
 from pycocotools import mask as mask_utils
 from webdataset.shardlists import expand_urls as wds_expand_urls
 from webdataset.tariterators import group_by_keys, tar_file_expander
 
 from pipeline.shards.format import IMAGE_EXT, JSON_EXT, REFERENCE_TYPE, decode_image
+
+if TYPE_CHECKING:
+    import torch
 
 REFERENCE_MODES = ("skip", "include", "attach")
 _SCHEME = re.compile(r"^[a-zA-Z][a-zA-Z0-9+.-]*:")
@@ -227,12 +231,25 @@ def decode_sample(sample: dict[str, Any]) -> dict[str, Any]:
     return decoded
 
 
+def _torch():
+    """torch, imported when a tensor is made: reading raw samples does not need it."""
+    try:
+        import torch
+    except ImportError as error:
+        raise ImportError(
+            "decoding SEAGULL samples to tensors (decode_sample, Resize, collate_rois) needs torch: "
+            "pip install torch, or read raw samples with roi_dataset(..., decode=False)"
+        ) from error
+    return torch
+
+
 def decode_masks(rles: list[dict[str, Any]], height: int, width: int) -> torch.Tensor:
     """COCO RLEs to a bool tensor (R, H, W), decoded in one pycocotools call.
 
     The tensor is a zero-copy view of pycocotools' column-major output (strides (H*W, 1, H)):
     making it C-contiguous would cost as much as the decode itself; call .contiguous() if needed.
     """
+    torch = _torch()
     if not rles:
         return torch.zeros((0, height, width), dtype=torch.bool)
     coded = [{"size": list(r["size"]), "counts": r["counts"].encode("ascii")} for r in rles]
@@ -242,7 +259,7 @@ def decode_masks(rles: list[dict[str, Any]], height: int, width: int) -> torch.T
 
 def _to_tensor(image: np.ndarray) -> torch.Tensor:
     """uint8 (H, W, 3) -> float32 (3, H, W) in 0..1."""
-    return torch.from_numpy(image).permute(2, 0, 1).float().div_(255.0)
+    return _torch().from_numpy(image).permute(2, 0, 1).float().div_(255.0)
 
 
 @dataclass(frozen=True)
@@ -258,12 +275,14 @@ class Resize:
             if name in sample:
                 out[name] = _resize_image(sample[name], self.size)
         masks = sample["masks"][None].float()  # (1, R, H, W)
-        out["masks"] = F.interpolate(masks, size=(self.size, self.size), mode="nearest")[0].bool()
+        out["masks"] = (
+            _torch().nn.functional.interpolate(masks, size=(self.size, self.size), mode="nearest")[0].bool()
+        )
         return out
 
 
 def _resize_image(image: torch.Tensor, size: int) -> torch.Tensor:
-    resized = F.interpolate(
+    resized = _torch().nn.functional.interpolate(
         image[None], size=(size, size), mode="bilinear", antialias=True, align_corners=False
     )
     return resized[0].clamp_(0.0, 1.0)
@@ -280,6 +299,7 @@ def collate_rois(batch: list[dict[str, Any]]) -> dict[str, Any]:
     Raises:
         ValueError: images of different sizes (pass transform=Resize(size) to roi_dataset).
     """
+    torch = _torch()
     shapes = {tuple(sample["image"].shape) for sample in batch}
     if len(shapes) > 1:
         raise ValueError(

@@ -31,7 +31,13 @@ from seagull.commands._options import load_model_from_options, model_source_opti
     type=click.IntRange(1),
     help="Evaluate N ROIs drawn evenly across images, types and levels (default: every labelled ROI).",
 )
-@click.option("--batch-size", default=8, show_default=True, type=click.IntRange(1))
+@click.option(
+    "--batch-size",
+    default=8,
+    show_default=True,
+    type=click.IntRange(1),
+    help="ROIs assessed per forward pass (memory grows with it).",
+)
 @click.option(
     "--baseline",
     default="piqe",

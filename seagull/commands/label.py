@@ -29,12 +29,20 @@ REPORT_NAME = "label_report.json"
     "--metric",
     "metric_name",
     default=None,
-    help="Label metric registry name (default: the weight-free DEFAULT_METRIC).",
+    help="Label metric registry name (default: gmsd_rgb, weight-free).",
+)
+@click.option(
+    "--metric-weights",
+    "weights",
+    type=click.Path(dir_okay=False),
+    help="Metric weights, e.g. cfanet_fr_kadid_res50-2c4cc61d.pth for topiq_fr (as `seagull build`).",
 )
 @click.option(
     "--weights",
+    "old_weights",
     type=click.Path(dir_okay=False),
-    help="Metric weights, e.g. cfanet_fr_kadid_res50-2c4cc61d.pth for topiq_fr.",
+    hidden=True,
+    deprecated="use --metric-weights, the name `seagull build` uses",
 )
 @click.option("--device", default="cpu", show_default=True, help="torch device of the metric.")
 @click.option("--threads", type=int, default=None, help="torch CPU threads (default: torch's own choice).")
@@ -43,13 +51,18 @@ REPORT_NAME = "label_report.json"
     is_flag=True,
     help="Write calibration.json (suggested worst, drop_scale, gamma) instead of labels.",
 )
-def command(render_dir, masks_dir, out_dir, metric_name, weights, device, threads, calibrate) -> None:  # noqa: ANN001
+def command(
+    render_dir, masks_dir, out_dir, metric_name, weights, old_weights, device, threads, calibrate
+) -> None:  # noqa: ANN001
     """Label every (variant, ROI) of the references in RENDER_DIR.
 
     \b
     seagull label renders/ masks/ labels/                                   # weight-free default
-    seagull label renders/ masks/ labels/ --metric topiq_fr --weights cfanet_fr_kadid_res50-2c4cc61d.pth
+    seagull label renders/ masks/ labels/ --metric topiq_fr --metric-weights cfanet_fr_kadid_res50-2c4cc61d.pth
     """
+    if old_weights and weights:
+        raise click.UsageError("pass --metric-weights only (--weights is its deprecated old name)")
+    weights = weights or old_weights
     import torch
 
     from pipeline import labels

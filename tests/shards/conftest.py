@@ -32,9 +32,10 @@ def make_group(ref_id: str, seed: int, n_rois: int = 3, labelled: bool = True, s
     labels = [_label(rng, v, roi) for v in variants for roi in rois] if labelled else []
     provenance = {
         "preset_hash": "p0",
-        "segmenter": {"name": "boxes", "sha256": None},
+        "segmenter": "boxes",
+        "detector": None,
         "metric": "topiq_fr",
-        "weights": {"topiq.pth": "ab12"},
+        "weights": {"segmenter": None, "detector": None, "metric": {"file": "topiq.pth", "sha256": "ab12"}},
         "code_version": "test",
         "seed": seed,
     }

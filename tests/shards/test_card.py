@@ -29,9 +29,8 @@ def test_card_counts_and_histograms(built):
         and counts["reference images"] == ["3"]
         and counts["distorted images"] == ["18"]
     )
-    assert counts["ROI labels (manifest rows)"] == [str(len(frame))] and counts["ROIs (per reference)"] == [
-        "7"
-    ]
+    assert counts["ROI labels (manifest rows)"] == [str(len(frame))]
+    assert counts["ROIs (all references)"] == ["7"] and counts["ROIs per reference (mean)"] == ["2.3"]
     quality = table_rows(card, "quality:")
     assert list(quality) == list(QUALITY_WORDS)
     assert {w: int(c[0]) for w, c in quality.items()} == {

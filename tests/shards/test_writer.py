@@ -104,8 +104,9 @@ def test_manifest_rows(built):
     assert list(frame["shard"].unique()) == ["seagull100w-000000.tar", "seagull100w-000001.tar"]
     row = frame[(frame["key"] == "ref-c_blur_02") & (frame["roi_id"] == 0)].iloc[0]
     assert (row["ref_id"], row["dist_type"], row["level"], row["metric"]) == ("ref-c", "blur", 2, "topiq_fr")
-    assert json.loads(row["segmenter"]) == {"name": "boxes", "sha256": None}
-    assert json.loads(row["weights"]) == {"topiq.pth": "ab12"} and row["preset_hash"] == "p0"
+    assert row["segmenter"] == "boxes" and row["detector"] == ""  # text, "" when the build had none
+    assert json.loads(row["weights"])["metric"] == {"file": "topiq.pth", "sha256": "ab12"}
+    assert json.loads(row["weights"])["detector"] == {"file": "", "sha256": ""} and row["preset_hash"] == "p0"
     assert row["quality_level"] in ("bad", "poor", "fair", "good", "excellent")
     assert frame["quality"].between(0, 1).all() and frame["area"].gt(0).all()
 
