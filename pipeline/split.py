@@ -14,7 +14,7 @@ DEFAULT_TEST_FRACTION = 0.2  # the paper's 80/20 split by image
 
 
 def split_of(ref_id: str, test_fraction: float = DEFAULT_TEST_FRACTION) -> str:
-    """"train" or "test" for one reference image, from a sha256 of its id.
+    """ "train" or "test" for one reference image, from a sha256 of its id.
 
     Args:
         ref_id: the reference id (RAW or image stem as the build spells it).
