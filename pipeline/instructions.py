@@ -82,8 +82,9 @@ def make_instructions(
 
     Args:
         label: a labels record (ARCHITECTURE.md): quality_level, importance_level, distortion
-            ("none" or a type), severity_level (level words); dist_type (the applied type) is used,
-            when present, as the hard negative of a clean ROI's distortion JIR.
+            ("none" or a type), severity_level (a level word where a distortion is present, None for
+            a clean ROI, whose instructions never mention severity); dist_type (the applied type) is
+            used, when present, as the hard negative of a clean ROI's distortion JIR.
         mode: "stage1": per task one AIR or one JIR (yes or no with equal chance), drawn with `rng`;
             "stage2": the fixed set, 3 AIR then per task one "Yes" JIR and one "No" JIR.
         rng: the random source of stage 1 (a new unseeded one if None); unused in stage 2.
@@ -131,7 +132,7 @@ def all_template_texts() -> list[str]:
 
 
 def _check_label(label: dict[str, Any]) -> None:
-    for task in ("quality", "importance", "severity"):
+    for task in ("quality", "importance"):
         word = label.get(f"{task}_level")
         if word not in LEVEL_WORDS[task]:
             raise ValueError(f"label {task}_level must be one of {LEVEL_WORDS[task]}, got {word!r}")
@@ -139,6 +140,12 @@ def _check_label(label: dict[str, Any]) -> None:
         raise ValueError(
             f"label distortion must be {CLEAN!r} or one of {DISTORTION_TYPES}, got {label.get('distortion')!r}"
         )
+    # Severity describes a distortion that is present: required with one, absent without (SPEC.md).
+    severity = label.get("severity_level")
+    if label["distortion"] == CLEAN and severity is not None:
+        raise ValueError(f"a clean ROI has no severity, got severity_level {severity!r}; set it to null")
+    if label["distortion"] != CLEAN and severity not in LEVEL_WORDS["severity"]:
+        raise ValueError(f"label severity_level must be one of {LEVEL_WORDS['severity']}, got {severity!r}")
 
 
 def _air(templates: Templates, label: dict[str, Any], task: str) -> dict[str, str]:

@@ -46,8 +46,6 @@ class MetricSettings:
     best: float
     worst: float
     clean_threshold: float
-    drop_scale: float
-    gamma: float
     min_size: int
     crop_max_side: int | None
     whole_max_side: int
@@ -146,8 +144,8 @@ def load_settings(path: Path = SETTINGS_PATH) -> dict[str, MetricSettings]:
     for name, entry in raw.items():
         try:
             entry = dict(entry)
-            normalise, importance = entry.pop("normalise"), entry.pop("importance")
-            settings[name] = MetricSettings(name=name, **entry, **normalise, **importance)
+            normalise = entry.pop("normalise")
+            settings[name] = MetricSettings(name=name, **entry, **normalise)
         except TypeError as error:
             raise ValueError(
                 f"{path}: metric {name!r} is malformed ({error}); compare with the other entries"

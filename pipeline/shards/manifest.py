@@ -52,6 +52,10 @@ SCHEMA = pa.schema(
         ("weights", pa.string()),  # JSON: weight file name -> sha256
         ("code_version", pa.string()),
         ("provenance", pa.string()),  # JSON: the sample's whole provenance
+        # Raw values behind the labels (docs/labels.md), to re-derive labels with other rules:
+        ("quality_raw", pa.float64()),  # the metric's own score of the ROI crop pair
+        ("importance_drop", pa.float64()),  # whole-image drop when the ROI is pasted, before mapping
+        ("distortions", pa.string()),  # JSON: the multi-label list [{type, severity, severity_level}]
     ]
 )
 LABEL_COLUMNS = (
@@ -89,6 +93,9 @@ def _roi_row(common: dict[str, Any], roi: Mapping[str, Any]) -> dict[str, Any]:
     row.update(roi_id=roi["roi_id"], kind=roi["kind"], area=roi["area"], mask_score=roi.get("score"))
     row.update(bbox_x=x, bbox_y=y, bbox_w=w, bbox_h=h)
     row.update({name: roi.get(name) for name in LABEL_COLUMNS})
+    row.update(quality_raw=roi.get("quality_raw"), importance_drop=roi.get("importance_drop"))
+    if roi.get("distortions") is not None:
+        row["distortions"] = json.dumps(roi["distortions"], sort_keys=True)
     if roi.get("metric") is not None:  # the label's own metric wins over the build's
         row["metric"] = _as_text(roi["metric"])
     return row

@@ -36,7 +36,8 @@ import click
 @click.option(
     "--calibrate",
     is_flag=True,
-    help="Write calibration.json (suggested worst, drop_scale, gamma) instead of labels.",
+    help="Write calibration.json instead of labels: `worst` fitted on half of the references, "
+    "label word shares on both halves (they must agree within 5 points).",
 )
 def command(render_dir, masks_dir, out_dir, metric_name, weights, device, threads, calibrate) -> None:  # noqa: ANN001
     """Label every (variant, ROI) of the references in RENDER_DIR.
@@ -126,25 +127,43 @@ def _label(
 def _calibrate(
     labels, io, metric, render_dir: Path, masks_dir: Path, out_dir: Path, ref_ids: list[str]
 ) -> list[str]:  # noqa: ANN001
-    from pipeline.labels.calibrate import distances, suggest
+    from pipeline.labels.calibrate import distances, halves, report
 
-    samples, failed = [], []
+    samples, failed = {}, []
     for ref_id in ref_ids:
         try:
-            samples.append(distances(*_inputs(io, render_dir, masks_dir, ref_id), metric))
+            samples[ref_id] = distances(*_inputs(io, render_dir, masks_dir, ref_id), metric)
         except (OSError, ValueError) as error:
             click.echo(f"{ref_id}: FAILED {error}", err=True)
             failed.append(ref_id)
             continue
-        click.echo(f"{ref_id}: calibrated ({samples[-1].quality.size} ROI crops)")
-    settings = metric.settings
-    suggestion = {
+        click.echo(f"{ref_id}: scored ({samples[ref_id].quality.size} ROI crops)")
+    fit_ids, check_ids = halves(list(samples))
+    if not fit_ids or not check_ids:
+        raise click.ClickException(
+            "--calibrate needs at least 2 references (fit on half, check on the other)"
+        )
+    result = {
         "metric": metric.name,
-        "references": len(samples),
-        **suggest(samples, settings.best, settings.lower_better),
+        "fit_references": fit_ids,
+        "check_references": check_ids,
+        **report([samples[i] for i in fit_ids], [samples[i] for i in check_ids], metric.settings),
     }
-    (out_dir / "calibration.json").write_text(json.dumps(suggestion, indent=2))
-    click.echo(f"suggested constants for metrics.yaml: {suggestion}")
+    (out_dir / "calibration.json").write_text(json.dumps(result, indent=2))
+    for half in ("fit", "check"):
+        shares = result["word_shares_pct"][half]
+        click.echo(
+            f"{half} half ({len(result[half + '_references'])} references): "
+            + "; ".join(
+                f"{task} " + ", ".join(f"{word} {share:.1f} %" for word, share in words.items())
+                for task, words in shares.items()
+            )
+        )
+    verdict = "transfers" if result["transfers"] else "DOES NOT TRANSFER (more than 5 points apart)"
+    click.echo(
+        f"suggested `worst` for metrics.yaml: {result['worst']}; word shares of the two halves differ by "
+        f"at most {result['max_difference_pp']} points: {verdict}"
+    )
     return failed
 
 
