@@ -24,7 +24,12 @@ from pipeline.levels import LEVEL_WORDS
 from pipeline.records import Variant
 from pipeline.taxonomy import CLEAN
 
-WEIGHT_FREE = [name for name in list_metrics() if load_settings()[name].builder == "pyiqa"]
+# Weight-free metrics that accept the test photo (96 x 144) whole: MS-SSIM needs >= 176 px.
+WEIGHT_FREE = [
+    name
+    for name in list_metrics()
+    if load_settings()[name].builder == "pyiqa" and load_settings()[name].min_size <= 96
+]
 CONTRACT_FIELDS = [
     "dist_type", "level", "roi_id", "quality", "quality_level", "importance", "importance_level",
     "distortion", "severity", "severity_level", "metric", "distortions", "quality_raw", "importance_drop",
@@ -194,3 +199,16 @@ def test_raw_values_re_derive_the_labels(photo, photo_rois, photo_variants):
         assert label.importance == pytest.approx(
             importance_from_drop(label.importance_drop, threshold), abs=1e-5
         )
+
+
+def test_central_roi_is_more_important_than_a_corner_roi_of_equal_size_and_damage(
+    photo, make_roi, make_noisy
+):
+    height, width = photo.shape[:2]
+    centre = make_roi((height, width), 0, (width // 2, height // 2), (14, 10))
+    corner = make_roi((height, width), 1, (16, 12), (14, 10))
+    assert centre.area == corner.area
+    labels = label_reference(
+        photo, [centre, corner], [Variant("noise", 20, make_noisy(photo, 6.0))], create_metric(DEFAULT_METRIC)
+    )
+    assert labels[0].importance > labels[1].importance > 0.0
