@@ -88,8 +88,9 @@ def make_instructions(
 
     Args:
         label: a labels record (ARCHITECTURE.md): quality_level, importance_level, distortion
-            ("none" or a type), severity_level (level words); dist_type (the applied type) is used,
-            when present, as the hard negative of a clean ROI's distortion JIR. A `distortions`
+            ("none" or a type), severity_level (a level word where a distortion is present, None for
+            a clean ROI, whose instructions never mention severity); dist_type (the applied type) is
+            used, when present, as the hard negative of a clean ROI's distortion JIR. A `distortions`
             list (several on SEAGULL-3k) is answered in full (`label_distortions`).
         mode: "stage1": per task one AIR or one JIR (yes or no with equal chance), drawn with `rng`;
             "stage2": the fixed set, 3 AIR then per task one "Yes" JIR and one "No" JIR.
@@ -140,16 +141,19 @@ def all_template_texts() -> list[str]:
 
 
 def _check_label(label: dict[str, Any]) -> None:
-    for task in ("quality", "importance", "severity"):
+    for task in ("quality", "importance"):
         word = label.get(f"{task}_level")
-        if task == "severity" and word is None and label.get("distortion") == CLEAN:
-            continue  # a clean ROI has no severity (ARCHITECTURE.md labels contract)
         if word not in LEVEL_WORDS[task]:
             raise ValueError(f"label {task}_level must be one of {LEVEL_WORDS[task]}, got {word!r}")
     if label.get("distortion") not in (CLEAN, *DISTORTION_TYPES):
         raise ValueError(
             f"label distortion must be {CLEAN!r} or one of {DISTORTION_TYPES}, got {label.get('distortion')!r}"
         )
+    # Severity describes a distortion that is present: required with one, absent without (SPEC.md).
+    # A clean ROI's severity is never read (shards of older builds gave clean ROIs "trivial").
+    severity = label.get("severity_level")
+    if label["distortion"] != CLEAN and severity not in LEVEL_WORDS["severity"]:
+        raise ValueError(f"label severity_level must be one of {LEVEL_WORDS['severity']}, got {severity!r}")
 
 
 def label_distortions(label: dict[str, Any]) -> list[dict[str, Any]]:

@@ -1,13 +1,19 @@
 """ROI labels from metric scores: quality, importance, distortion and severity (SPEC.md §1.4–1.5).
 
-Rules (their constants live per metric in metrics.yaml):
+Rules (their constants live per metric in metrics.yaml; none is fitted to fill a histogram):
 - quality q: the normalised metric score of the ROI crop pair, 0..1;
-- importance: drop d = max(0, q(ref, ref) - q(ref with the ROI pasted, ref)) over the whole image,
-  importance = min(d / drop_scale, 1) ** gamma (gamma < 1 spreads the mostly small drops);
+- importance (paper §3.1.3 B): drop d = q(ref, ref) - q(ref with the ROI pasted, ref) over the whole
+  image, in the same normalised unit; importance = min(max(d, 0) / (1 - clean_threshold), 1): linear,
+  and 1 when pasting this ROI alone takes the whole image to the edge of "without distortion"
+  (q = 0.92), i.e. the ROI on its own makes the whole image visibly distorted. A clean ROI (q above
+  the threshold) can only move the whole image by its area share of a sub-threshold drop, so it
+  stays unimportant unless it covers most of the image;
 - distortion: "none" where q > clean_threshold (paper: 0.92), else the applied type;
-- severity s = min(q / clean_threshold, 1): how far the ROI is from "without distortion", 0 = the
-  worst, 1 = at the threshold; eq. 1 maps it to extreme ... trivial.
-Every score is mapped to its level word by eq. 1 (pipeline.levels).
+- severity, only where a distortion is present (q <= clean_threshold): s = q / clean_threshold, the
+  ROI's quality as a share of the span below "without distortion", 0 = the worst, 1 = just at the
+  threshold; eq. 1 maps it to extreme ... trivial. A clean ROI has no severity (null).
+Every score is mapped to its level word by eq. 1 (pipeline.levels). Raw values are kept beside the
+normalised ones (`quality_raw`, `importance_drop`) so that users can re-derive labels with other rules.
 """
 
 from __future__ import annotations
@@ -41,7 +47,11 @@ class LabelConfig:
 class ROILabel:
     """The label of one ROI in one distorted image (the labels contract of ARCHITECTURE.md).
 
-    Scores are floats in 0..1; `*_level` are eq. 1 level words; `distortion` is "none" or the type.
+    Scores are floats in 0..1; `*_level` are eq. 1 level words; `distortion` is "none" or the type,
+    `severity`/`severity_level` are None for a clean ROI; `distortions` is the multi-label form
+    (ARCHITECTURE.md): [] when clean, else [{"type", "severity", "severity_level"}];
+    `quality_raw` is the metric's own score of the crop pair, `importance_drop` the raw whole-image
+    drop d (normalised unit, before clipping and scaling).
     """
 
     dist_type: str
@@ -52,16 +62,23 @@ class ROILabel:
     importance: float
     importance_level: str
     distortion: str
-    severity: float
-    severity_level: str
+    severity: float | None
+    severity_level: str | None
     metric: str
+    distortions: tuple[dict[str, Any], ...] = ()
+    quality_raw: float | None = None
+    importance_drop: float | None = None
 
     def to_json(self) -> dict[str, Any]:
-        return asdict(self)
+        record = asdict(self)
+        record["distortions"] = [dict(entry) for entry in self.distortions]
+        return record
 
     @classmethod
     def from_json(cls, record: dict[str, Any]) -> ROILabel:
-        return cls(**{name: record[name] for name in cls.__dataclass_fields__})
+        fields = {name: record[name] for name in cls.__dataclass_fields__ if name in record}
+        fields["distortions"] = tuple(dict(entry) for entry in record.get("distortions", ()))
+        return cls(**fields)
 
 
 def label_reference(
@@ -101,17 +118,34 @@ def labels_from_scores(
     for v, variant in enumerate(variants):
         for r, roi in enumerate(rois):
             drop = scores.identical - float(scores.pasted[v, r])
-            labels.append(make_label(variant, roi.roi_id, float(scores.quality[v, r]), drop, settings))
+            raw = None if scores.quality_raw is None else float(scores.quality_raw[v, r])
+            labels.append(
+                make_label(variant, roi.roi_id, float(scores.quality[v, r]), drop, settings, quality_raw=raw)
+            )
     return labels
 
 
 def make_label(
-    variant: Variant, roi_id: int, quality: float, drop: float, settings: MetricSettings
+    variant: Variant,
+    roi_id: int,
+    quality: float,
+    drop: float,
+    settings: MetricSettings,
+    quality_raw: float | None = None,
 ) -> ROILabel:
     """One label from an ROI's quality (0..1) and its importance drop (any float, clipped at 0)."""
     quality = round(min(max(quality, 0.0), 1.0), DECIMALS)
-    importance = round(importance_from_drop(drop, settings.drop_scale, settings.gamma), DECIMALS)
-    severity = round(min(quality / settings.clean_threshold, 1.0), DECIMALS)
+    importance = round(importance_from_drop(drop, settings.clean_threshold), DECIMALS)
+    distortion = distortion_label(quality, variant.dist_type, settings.clean_threshold)
+    severity = (
+        None if distortion == CLEAN else round(severity_of(quality, settings.clean_threshold), DECIMALS)
+    )
+    severity_level = None if severity is None else level_word("severity", severity)
+    present = (
+        ()
+        if severity is None
+        else ({"type": distortion, "severity": severity, "severity_level": severity_level},)
+    )
     return ROILabel(
         dist_type=variant.dist_type,
         level=int(variant.level),
@@ -120,16 +154,25 @@ def make_label(
         quality_level=level_word("quality", quality),
         importance=importance,
         importance_level=level_word("importance", importance),
-        distortion=distortion_label(quality, variant.dist_type, settings.clean_threshold),
+        distortion=distortion,
         severity=severity,
-        severity_level=level_word("severity", severity),
+        severity_level=severity_level,
         metric=settings.name,
+        distortions=present,
+        quality_raw=None if quality_raw is None else round(quality_raw, DECIMALS + 2),
+        importance_drop=round(drop, DECIMALS + 2),
     )
 
 
-def importance_from_drop(drop: float, drop_scale: float, gamma: float) -> float:
-    """min(max(drop, 0) / drop_scale, 1) ** gamma: 0 = no effect on the whole image, 1 = the most."""
-    return float(min(max(drop, 0.0) / drop_scale, 1.0) ** gamma)
+def importance_from_drop(drop: float, clean_threshold: float) -> float:
+    """min(max(drop, 0) / (1 - clean_threshold), 1): 0 = no effect on the whole image; 1 = pasting the
+    ROI alone drops the whole image by the "without distortion" margin (see the module docstring)."""
+    return float(min(max(drop, 0.0) / (1.0 - clean_threshold), 1.0))
+
+
+def severity_of(quality: float, clean_threshold: float) -> float:
+    """Severity of a present distortion (quality <= threshold): quality / threshold, 0 = the worst."""
+    return float(min(max(quality, 0.0) / clean_threshold, 1.0))
 
 
 def distortion_label(quality: float, dist_type: str, threshold: float) -> str:

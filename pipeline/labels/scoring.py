@@ -49,11 +49,13 @@ class Scores:
         pasted: quality of the reference with the ROI pasted from the variant (whole image).
         identical: quality of the reference against itself at the working size (1 for weight-free
             metrics; TOPIQ's own ceiling otherwise): the importance drop is measured from it.
+        quality_raw: the metric's own (unnormalised) scores behind `quality`, float32 (V, R).
     """
 
     quality: np.ndarray
     pasted: np.ndarray
     identical: float
+    quality_raw: np.ndarray | None = None
 
 
 def score_reference(
@@ -75,15 +77,15 @@ def score_reference(
     masks = [_roi_mask(roi, reference.shape[:2]) for roi in rois]
     if not masks or not variants:
         empty = np.zeros((len(variants), len(masks)), np.float32)
-        return Scores(empty, empty.copy(), 1.0)
+        return Scores(empty, empty.copy(), 1.0, empty.copy())
     images = _stack_variants(reference, variants)
     boxes = [mask_box(mask) for mask in masks]
-    quality = np.stack(
+    quality_raw = np.stack(
         [roi_quality(reference, images, m, b, metric, config) for m, b in zip(masks, boxes, strict=True)],
         axis=1,
     )
     pasted, identical = pasted_quality(reference, images, masks, metric, config)
-    return Scores(quality, pasted, identical)
+    return Scores(metric.normalise(quality_raw), pasted, identical, quality_raw.astype(np.float32))
 
 
 def roi_quality(
@@ -94,7 +96,7 @@ def roi_quality(
     metric: LabelMetric,
     config: ScoreConfig,
 ) -> np.ndarray:
-    """Quality (V,) of one ROI in each of the images uint8 (V, H, W, 3)."""
+    """Raw metric scores (V,) of one ROI in each of the images uint8 (V, H, W, 3)."""
     settings = metric.settings
     cut = functools.partial(
         quality_crops,
@@ -107,7 +109,7 @@ def roi_quality(
     ref_crop = cut(reference[None])
     prepared = metric.prepare(to_tensor(ref_crop, metric.device))
     crops = cut(images)
-    return _score_batches(metric, crops, prepared, config)
+    return _raw_batches(metric, crops, prepared, config)
 
 
 def pasted_quality(
@@ -126,7 +128,7 @@ def pasted_quality(
     prepared = metric.prepare(ref_tensor)
     identical = float(metric.normalise(metric.raw(ref_tensor, prepared))[0])
     columns = [
-        _score_batches(
+        _raw_batches(
             metric,
             paste_small(small_reference, small_images, reference, images, mask, factor),
             prepared,
@@ -134,19 +136,19 @@ def pasted_quality(
         )
         for mask in masks
     ]
-    return np.stack(columns, axis=1), identical
+    return metric.normalise(np.stack(columns, axis=1)), identical
 
 
-def _score_batches(
+def _raw_batches(
     metric: LabelMetric, images: np.ndarray, prepared: object, config: ScoreConfig
 ) -> np.ndarray:
-    """Normalised scores (B,) of images (B, h, w, 3) against one prepared reference, in batches."""
+    """Raw scores (B,) of images (B, h, w, 3) against one prepared reference, in batches."""
     pixels = images.shape[1] * images.shape[2]
     raw = [
         metric.raw(to_tensor(images[part], metric.device), prepared).cpu().numpy()
         for part in batches(len(images), pixels, config.max_batch_pixels)
     ]
-    return metric.normalise(np.concatenate(raw))
+    return np.concatenate(raw)
 
 
 def _stack_variants(reference: np.ndarray, variants: Sequence[Variant]) -> np.ndarray:

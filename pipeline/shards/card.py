@@ -58,7 +58,8 @@ def write_card(out_dir: Path, stats: list[Any], title: str = "SEAGULL-100w") -> 
     if len(labelled):
         _histogram_figure(labelled).savefig(out_dir / HISTOGRAM_FIGURE, dpi=110)
         sections += [_histograms(labelled)]
-        sections += [_quality_table(synthetic), _figures(synthetic)] if len(synthetic) else []
+        if len(synthetic):
+            sections += [_quality_table(synthetic), _fidelity(synthetic), _figures(synthetic)]
     else:
         sections.append("No ROI labels in this build (no labels stage ran): no histograms or figures.\n")
     sections.append(_usage(stats))
@@ -142,9 +143,10 @@ def _isp_parameters(frame: pd.DataFrame) -> str:
 def _histograms(labelled: pd.DataFrame) -> str:
     parts = ["## Label histograms\n"]
     for task, words in LEVEL_WORDS.items():
-        counts = labelled[f"{task}_level"].value_counts()
+        counts = labelled[f"{task}_level"].value_counts()  # nulls (a clean ROI's severity) are not counted
+        title = "severity (labels with a distortion only)" if task == "severity" else task
         parts.append(
-            f"{task}:\n\n" + _table(["level", "ROI labels"], [(w, int(counts.get(w, 0))) for w in words])
+            f"{title}:\n\n" + _table(["level", "ROI labels"], [(w, int(counts.get(w, 0))) for w in words])
         )
     distortion = labelled["distortion"].value_counts()
     names = (*DISTORTION_TYPES, CLEAN)
@@ -160,6 +162,13 @@ def _quality_table(labelled: pd.DataFrame) -> str:
     means = labelled.pivot_table(index="dist_type", columns="level", values="quality", aggfunc="mean")
     rows = [(t, *(f"{v:.3f}" for v in means.loc[t])) for t in DISTORTION_TYPES if t in means.index]
     return "## Mean ROI quality by type and level\n\n" + _table(["type", *map(str, means.columns)], rows)
+
+
+def _fidelity(labelled: pd.DataFrame) -> str:
+    """The label-fidelity section (pipeline/labels/fidelity.py): how faithful this build's labels are."""
+    from pipeline.labels.fidelity import fidelity_markdown, label_fidelity
+
+    return fidelity_markdown(label_fidelity(labelled))
 
 
 def _figures(labelled: pd.DataFrame) -> str:

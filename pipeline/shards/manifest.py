@@ -61,6 +61,9 @@ SCHEMA = pa.schema(
         ("isp_params", pa.string()),
         ("split", pa.string()),  # "train" | "test" by reference image (pipeline/split.py)
         ("distortions", pa.string()),  # JSON: the multi-label `distortions` list, when the label has one
+        # Raw values behind the labels (docs/labels.md), to re-derive labels with other rules:
+        ("quality_raw", pa.float64()),  # the metric's own score of the ROI crop pair
+        ("importance_drop", pa.float64()),  # whole-image drop when the ROI is pasted, before mapping
     ]
 )
 LABEL_COLUMNS = (
@@ -112,7 +115,9 @@ def _roi_row(common: dict[str, Any], roi: Mapping[str, Any]) -> dict[str, Any]:
     row.update(roi_id=roi["roi_id"], kind=roi["kind"], area=roi["area"], mask_score=roi.get("score"))
     row.update(bbox_x=x, bbox_y=y, bbox_w=w, bbox_h=h)
     row.update({name: roi.get(name) for name in LABEL_COLUMNS})
-    row["distortions"] = json.dumps(roi["distortions"], sort_keys=True) if "distortions" in roi else None
+    row.update(quality_raw=roi.get("quality_raw"), importance_drop=roi.get("importance_drop"))
+    if roi.get("distortions") is not None:
+        row["distortions"] = json.dumps(roi["distortions"], sort_keys=True)
     if roi.get("metric") is not None:  # the label's own metric wins over the build's
         row["metric"] = _as_text(roi["metric"])
     return row

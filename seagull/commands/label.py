@@ -49,7 +49,8 @@ REPORT_NAME = "label_report.json"
 @click.option(
     "--calibrate",
     is_flag=True,
-    help="Write calibration.json (suggested worst, drop_scale, gamma) instead of labels.",
+    help="Write calibration.json instead of labels: `worst` fitted on half of the references, "
+    "label word shares on both halves (they must agree within 5 points).",
 )
 def command(
     render_dir, masks_dir, out_dir, metric_name, weights, old_weights, device, threads, calibrate
@@ -165,26 +166,43 @@ def _label(
 def _calibrate(
     labels, io, metric, render_dir: Path, masks_dir: Path, out_dir: Path, ref_ids: list[str]
 ) -> tuple[list[str], list[dict[str, str]]]:  # noqa: ANN001
-    from pipeline.labels.calibrate import distances, suggest
+    from pipeline.labels.calibrate import distances, halves, report
 
-    samples, done, failed = [], [], []
+    samples, failed = {}, []
     for ref_id in ref_ids:
         try:
-            samples.append(distances(*_inputs(io, render_dir, masks_dir, ref_id), metric))
+            samples[ref_id] = distances(*_inputs(io, render_dir, masks_dir, ref_id), metric)
         except Exception as error:  # noqa: BLE001 — one bad reference must not stop the others
             failed.append(_failure(render_dir, masks_dir, ref_id, error))
             continue
-        done.append(ref_id)
-        click.echo(f"{ref_id}: calibrated ({samples[-1].quality.size} ROI crops)")
-    settings = metric.settings
-    suggestion = {
+        click.echo(f"{ref_id}: scored ({samples[ref_id].quality.size} ROI crops)")
+    fit_ids, check_ids = halves(list(samples))
+    if not fit_ids or not check_ids:
+        raise click.ClickException(
+            "--calibrate needs at least 2 references (fit on half, check on the other)"
+        )
+    result = {
         "metric": metric.name,
-        "references": len(samples),
-        **suggest(samples, settings.best, settings.lower_better),
+        "fit_references": fit_ids,
+        "check_references": check_ids,
+        **report([samples[i] for i in fit_ids], [samples[i] for i in check_ids], metric.settings),
     }
-    (out_dir / "calibration.json").write_text(json.dumps(suggestion, indent=2))
-    click.echo(f"suggested constants for metrics.yaml: {suggestion}")
-    return done, failed
+    (out_dir / "calibration.json").write_text(json.dumps(result, indent=2))
+    for half in ("fit", "check"):
+        shares = result["word_shares_pct"][half]
+        click.echo(
+            f"{half} half ({len(result[half + '_references'])} references): "
+            + "; ".join(
+                f"{task} " + ", ".join(f"{word} {share:.1f} %" for word, share in words.items())
+                for task, words in shares.items()
+            )
+        )
+    verdict = "transfers" if result["transfers"] else "DOES NOT TRANSFER (more than 5 points apart)"
+    click.echo(
+        f"suggested `worst` for metrics.yaml: {result['worst']}; word shares of the two halves differ by "
+        f"at most {result['max_difference_pp']} points: {verdict}"
+    )
+    return list(samples), failed
 
 
 def _write_parquet(path: Path, records: list[dict]) -> None:

@@ -14,6 +14,7 @@ from pipeline.taxonomy import CLEAN, DISTORTION_TYPES
 
 
 def _label(quality="good", importance="minor", distortion="blur", severity="moderate", dist_type="blur"):
+    severity = None if distortion == CLEAN else severity  # a clean ROI has no severity
     return {
         "dist_type": dist_type,
         "quality": 0.7,
@@ -21,7 +22,7 @@ def _label(quality="good", importance="minor", distortion="blur", severity="mode
         "importance": 0.3,
         "importance_level": importance,
         "distortion": distortion,
-        "severity": 0.5,
+        "severity": None if severity is None else 0.5,
         "severity_level": severity,
     }
 
@@ -105,3 +106,21 @@ def test_bad_label_names_the_field():
         make_instructions(_label(quality="great"), "stage2")
     with pytest.raises(ValueError, match="mode"):
         make_instructions(_label(), "stage3")
+
+
+def test_clean_roi_has_no_severity_in_its_instructions():
+    severity_words = set(LEVEL_WORDS["severity"]) - set(LEVEL_WORDS["importance"])  # "minor" is both
+    rng = random.Random(3)
+    for mode in ("stage1", "stage2"):
+        for _ in range(50 if mode == "stage1" else 1):
+            for item in make_instructions(_label(distortion=CLEAN, dist_type="noise"), mode, rng):
+                text = (item["question"] + " " + item["answer"]).lower()
+                assert not any(word in text for word in severity_words), item
+
+
+def test_severity_only_where_a_distortion_is_present():
+    clean = _label(distortion=CLEAN)
+    old_build = make_instructions({**clean, "severity_level": "trivial"}, "stage2")  # ignored, never asked
+    assert old_build == make_instructions(clean, "stage2")
+    with pytest.raises(ValueError, match="severity_level"):
+        make_instructions({**_label(), "severity_level": None}, "stage2")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 
 import pandas as pd
+import pytest
 from click.testing import CliRunner
 
 from pipeline.masks import write_rois_json
@@ -49,3 +50,21 @@ def test_label_cli_topiq_without_weights_is_a_clear_error(tmp_path, photo, photo
         command, [str(renders), str(masks), str(tmp_path / "x"), "--metric", "topiq_fr"]
     )
     assert result.exit_code != 0 and "cfanet_fr_kadid_res50-2c4cc61d.pth" in result.output
+
+
+def test_label_cli_calibrate_fits_on_half_and_reports_both(tmp_path, photo, photo_rois, make_noisy):
+    renders, masks = _release(tmp_path, photo, photo_rois, make_noisy)
+    weight_free = {"segmenter": Provenance("test", None, None).to_json(), "detector": None}
+    write_rois_json(masks / "cat-2.json", "cat-2", photo.shape, photo_rois, weight_free)
+    out = tmp_path / "calib"
+    result = CliRunner().invoke(command, [str(renders), str(masks), str(out), "--calibrate"])
+    assert result.exit_code == 0, result.output
+    report = json.loads((out / "calibration.json").read_text())
+    assert (report["fit_references"], report["check_references"]) == (["cat-1"], ["cat-2"])
+    shares = report["word_shares_pct"]
+    for half in ("fit", "check"):
+        for task in ("quality", "importance"):
+            assert sum(shares[half][task].values()) == pytest.approx(100.0, abs=0.1)
+    # The same photo in both halves: the fitted constant transfers exactly.
+    assert report["max_difference_pp"] == 0.0 and report["transfers"]
+    assert "fit half" in result.output and "check half" in result.output

@@ -24,10 +24,15 @@ from pipeline.levels import LEVEL_WORDS
 from pipeline.records import Variant
 from pipeline.taxonomy import CLEAN
 
-WEIGHT_FREE = [name for name in list_metrics() if load_settings()[name].builder == "pyiqa"]
+# Weight-free metrics that accept the test photo (96 x 144) whole: MS-SSIM needs >= 176 px.
+WEIGHT_FREE = [
+    name
+    for name in list_metrics()
+    if load_settings()[name].builder == "pyiqa" and load_settings()[name].min_size <= 96
+]
 CONTRACT_FIELDS = [
     "dist_type", "level", "roi_id", "quality", "quality_level", "importance", "importance_level",
-    "distortion", "severity", "severity_level", "metric",
+    "distortion", "severity", "severity_level", "metric", "distortions", "quality_raw", "importance_drop",
 ]  # fmt: skip
 
 
@@ -76,10 +81,26 @@ def test_without_distortion_rule_at_the_threshold():
     assert make_label(variant, 0, 0.1 * threshold, 0.0, settings).severity_level == "extreme"
 
 
-def test_importance_mapping_constants_come_from_the_metric_settings():
-    assert importance_from_drop(-0.1, 0.2, 0.5) == 0.0  # a better pasted image is no drop
-    assert importance_from_drop(0.05, 0.2, 0.5) == pytest.approx(0.5)
-    assert importance_from_drop(0.4, 0.2, 0.5) == 1.0
+def test_severity_and_distortions_only_where_a_distortion_is_present():
+    settings = load_settings()[DEFAULT_METRIC]
+    variant = Variant("noise", 7, np.zeros((1, 1, 3), np.uint8))
+    clean = make_label(variant, 0, 0.97, 0.0, settings).to_json()
+    assert (clean["distortion"], clean["severity"], clean["severity_level"], clean["distortions"]) == (
+        CLEAN, None, None, [],
+    )  # fmt: skip
+    damaged = make_label(variant, 0, 0.3, 0.0, settings).to_json()
+    assert damaged["distortions"] == [
+        {"type": "noise", "severity": damaged["severity"], "severity_level": damaged["severity_level"]}
+    ]
+    assert damaged["severity"] == pytest.approx(0.3 / settings.clean_threshold, abs=1e-6)
+
+
+def test_importance_is_the_drop_over_the_without_distortion_margin():
+    # No fitted constants: importance 1 when the paste alone drops the whole image by 1 - 0.92.
+    assert importance_from_drop(-0.1, 0.92) == 0.0  # a better pasted image is no drop
+    assert importance_from_drop(0.04, 0.92) == pytest.approx(0.5)
+    assert importance_from_drop(0.08, 0.92) == pytest.approx(1.0)
+    assert importance_from_drop(0.4, 0.92) == 1.0
 
 
 def test_labels_follow_the_contract_and_eq1(photo, photo_rois, photo_variants):
@@ -90,7 +111,13 @@ def test_labels_follow_the_contract_and_eq1(photo, photo_rois, photo_variants):
         record = label.to_json()
         assert list(record) == CONTRACT_FIELDS
         assert ROILabel.from_json(record) == label
-        for task in ("quality", "importance", "severity"):
+        assert record["quality_raw"] is not None and record["importance_drop"] is not None
+        tasks = (
+            ("quality", "importance")
+            if record["distortion"] == CLEAN
+            else ("quality", "importance", "severity")
+        )
+        for task in tasks:
             score = record[task]
             assert 0.0 <= score <= 1.0
             assert record[f"{task}_level"] == LEVEL_WORDS[task][min(4, max(0, int(np.ceil(score * 5)) - 1))]
@@ -160,3 +187,28 @@ def test_mismatched_shapes_are_rejected(photo, photo_rois, make_roi):
     small_roi = make_roi((50, 50), 0, (25, 25), (5, 5))
     with pytest.raises(ValueError, match="masks must come from this reference"):
         score_reference(photo, [small_roi], [Variant("blur", 1, photo)], create_metric(DEFAULT_METRIC))
+
+
+def test_raw_values_re_derive_the_labels(photo, photo_rois, photo_variants):
+    metric = create_metric(DEFAULT_METRIC)
+    for label in label_reference(photo, photo_rois, photo_variants, metric):
+        assert label.quality == pytest.approx(
+            float(metric.normalise(np.array([label.quality_raw]))[0]), abs=1e-5
+        )
+        threshold = metric.settings.clean_threshold
+        assert label.importance == pytest.approx(
+            importance_from_drop(label.importance_drop, threshold), abs=1e-5
+        )
+
+
+def test_central_roi_is_more_important_than_a_corner_roi_of_equal_size_and_damage(
+    photo, make_roi, make_noisy
+):
+    height, width = photo.shape[:2]
+    centre = make_roi((height, width), 0, (width // 2, height // 2), (14, 10))
+    corner = make_roi((height, width), 1, (16, 12), (14, 10))
+    assert centre.area == corner.area
+    labels = label_reference(
+        photo, [centre, corner], [Variant("noise", 20, make_noisy(photo, 6.0))], create_metric(DEFAULT_METRIC)
+    )
+    assert labels[0].importance > labels[1].importance > 0.0

@@ -53,8 +53,9 @@ def _label(rng: np.random.Generator, variant: Variant, roi: ROI) -> dict:
         "importance": importance,
         "importance_level": level_word("importance", importance),
         "distortion": variant.dist_type if quality <= 0.92 else "none",
-        "severity": severity,
-        "severity_level": level_word("severity", severity),
+        # A clean ROI has no severity (labels contract, ARCHITECTURE.md).
+        "severity": severity if quality <= 0.92 else None,
+        "severity_level": level_word("severity", severity) if quality <= 0.92 else None,
         "metric": "topiq_fr",
     }
 

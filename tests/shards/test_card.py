@@ -47,3 +47,24 @@ def test_card_figures_are_pngs(built):
         data = (built / name).read_bytes()
         assert data[:8] == b"\x89PNG\r\n\x1a\n" and len(data) > 5000
         assert f"]({name})" in (built / "README.md").read_text()
+
+
+def test_card_severity_histogram_counts_only_labels_with_a_distortion(built):
+    card = (built / "README.md").read_text()
+    frame = pd.read_parquet(built / "manifest.parquet")
+    severity = table_rows(card, "severity (labels with a distortion only):")
+    assert sum(int(c[0]) for c in severity.values()) == int((frame["distortion"] != "none").sum())
+    assert frame.loc[frame["distortion"] == "none", "severity"].isna().all()
+
+
+def test_card_has_the_label_fidelity_section(built):
+    from pipeline.labels.fidelity import label_fidelity
+
+    card = (built / "README.md").read_text()
+    frame = pd.read_parquet(built / "manifest.parquet")
+    rows = table_rows(card, "## Label fidelity")
+    measured = label_fidelity(frame)["per_type"]
+    assert set(rows) == set(measured)
+    for dist_type, cells in rows.items():  # two levels here: no Spearman, no level 20 (shown as nan)
+        assert cells[1] == "nan" and float(cells[2]) == round(measured[dist_type]["level1_clean_pct"], 1)
+    assert "Clean labels" in card and "Word shares" in card
