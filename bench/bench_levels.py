@@ -36,6 +36,7 @@ from pipeline.level_severity import (
 from pipeline.presets import load_presets
 from pipeline.render import RENDERERS, prepare_reference
 from pipeline.sample import write_sample
+from pipeline.taxonomy import DISTORTION_TYPES
 
 SEVERITY_FILE = "level_severity.yaml"
 
@@ -53,9 +54,9 @@ def _decoded_sample(folder: Path, size: int) -> list:
     return [decode_raw(path, size=size) for path in write_sample(folder, n=8)]
 
 
-def measure(decoded: list, presets, metric) -> dict:  # noqa: ANN001
+def measure(decoded: list, presets, metric, types: list[str]) -> dict:  # noqa: ANN001
     """type -> {measure -> {"mean": [20], "spearman_min": float}} plus the raw curves."""
-    curves = severity_curves(decoded, presets, metric)
+    curves = severity_curves(decoded, presets, metric, types=types)
     return {
         dist_type: {
             name: {
@@ -117,6 +118,11 @@ def main() -> None:
     parser.add_argument("--size", type=int, default=512, help="working long side")
     parser.add_argument("--write-presets", action="store_true", help=f"write isp_presets/{SEVERITY_FILE}")
     parser.add_argument("--solve-two-way", action="store_true", help="re-solve exposure/contrast levels")
+    parser.add_argument(
+        "--types",
+        default=",".join(DISTORTION_TYPES),
+        help="types to measure; the others keep their stored entry",
+    )
     args = parser.parse_args()
     presets, metric = load_presets(), create_metric(DEFAULT_METRIC)
     with tempfile.TemporaryDirectory() as tmp:
@@ -124,7 +130,7 @@ def main() -> None:
     if args.solve_two_way:
         print(yaml.safe_dump(solve_two_way(decoded, presets, metric), default_flow_style=None))
         return
-    result = measure(decoded, presets, metric)
+    result = measure(decoded, presets, metric, args.types.split(","))
     args.out.mkdir(parents=True, exist_ok=True)
     summary = {
         "benchmark": "levels",
@@ -134,7 +140,11 @@ def main() -> None:
     }
     (args.out / "levels.json").write_text(json.dumps({**summary, "types": result}, indent=1) + "\n")
     if args.write_presets:
-        (PRESETS_DIR / SEVERITY_FILE).write_text(severity_yaml(result, args.size))
+        stored_path = PRESETS_DIR / SEVERITY_FILE
+        stored = yaml.safe_load(stored_path.read_text())["levels"] if stored_path.exists() else {}
+        kept = {t: {m: dict(v) for m, v in by.items()} for t, by in stored.items() if t not in result}
+        merged = {t: result.get(t) or kept[t] for t in DISTORTION_TYPES if t in result or t in kept}
+        stored_path.write_text(severity_yaml(merged, args.size))
     for dist_type, by_measure in result.items():
         for name, values in by_measure.items():
             print(

@@ -10,9 +10,9 @@ module measures that, by two independent full-reference measures:
   measurable and still matters).
 
 `severity_curves` gives, for every type, a (images, 20) array per measure; the presets' two-way types
-(exposure, contrast) list their 20 parameters in the order of the label metric's mean over the embedded
-sample (`order_by_severity`), and `isp_presets/level_severity.yaml` keeps the measurement that
-justifies the order (docs/render.md, "Level ordering").
+(exposure, contrast) list their 20 parameters in the order `severity_chain` picks from measured
+candidates (bench/bench_levels.py --solve-two-way), and `isp_presets/level_severity.yaml` keeps the
+measurement that justifies the order (docs/render.md, "Level ordering").
 """
 
 from __future__ import annotations
@@ -74,15 +74,6 @@ def severity_curves(
             curves[name][SSIM].append([ssim_degradation(reference.image, image) for image in images])
             curves[name][metric.name].append(metric_degradation(metric, reference.image, images))
     return {t: {m: np.asarray(rows, dtype=np.float64) for m, rows in by.items()} for t, by in curves.items()}
-
-
-def order_by_severity(degradation: np.ndarray) -> np.ndarray:
-    """Indices that sort candidate parameters by mean degradation over the images, mildest first.
-
-    Args:
-        degradation: float (images, candidates).
-    """
-    return np.argsort(degradation.mean(axis=0), kind="stable")
 
 
 def spearman_per_image(degradation: np.ndarray) -> np.ndarray:
