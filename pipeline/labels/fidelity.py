@@ -74,11 +74,18 @@ def _shares(words: pd.Series, task: str) -> dict[str, float]:
     return {word: round(100.0 * int(counts.get(word, 0)) / total, 2) for word in LEVEL_WORDS[task]}
 
 
+def _cell(value: float | None, digits: int) -> str:
+    """A table cell: "n/a" where the build cannot measure it (no level 20 or 1, one level only)."""
+    if value is None or math.isnan(value):
+        return "n/a"
+    return f"{value:.{digits}f}"
+
+
 def fidelity_markdown(fidelity: dict[str, Any]) -> str:
     """The dataset card's section: a per-type table, the clean labels' importance and the word shares."""
     rows = [
-        f"| {t} | {r['level20_distorted_pct']:.1f} | {r['spearman']:.3f} | {r['level1_clean_pct']:.1f} | "
-        f"{r['importance_gap']:.3f} |"
+        f"| {t} | {_cell(r['level20_distorted_pct'], 1)} | {_cell(r['spearman'], 3)} | "
+        f"{_cell(r['level1_clean_pct'], 1)} | {_cell(r['importance_gap'], 3)} |"
         for t, r in fidelity["per_type"].items()
     ]
     shares = [

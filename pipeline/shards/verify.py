@@ -21,7 +21,7 @@ from pathlib import Path
 
 import pyarrow.parquet as pq
 
-from pipeline.shards.manifest import MANIFEST_NAME, manifest_part_path
+from pipeline.shards.manifest import MANIFEST_NAME, PARTS_DIR, manifest_part_path
 from pipeline.shards.writer import STATS_SUFFIX, keys_digest, read_stats, sha256_file
 
 STATUSES = ("ok", "corrupted", "missing", "unfinished")
@@ -144,7 +144,13 @@ def verify_manifest(shard_dir: Path) -> list[str]:
 
 
 def _part_problems(shard_dir: Path, stats: list) -> list[str]:
-    """Manifest parts missing or differing from the sha256 their chunk's stats record."""
+    """Manifest parts missing or differing from the sha256 their chunk's stats record.
+
+    A folder without a parts folder is a published one (`seagull publish` keeps only what consumers
+    read): its merged manifest is still checked against every shard's key digest by the caller.
+    """
+    if not (shard_dir / PARTS_DIR).is_dir():
+        return []
     problems = []
     for chunk in sorted({s.chunk for s in stats if s.manifest_part_sha256}):
         digest = next(s.manifest_part_sha256 for s in stats if s.chunk == chunk and s.manifest_part_sha256)

@@ -178,9 +178,12 @@ def _calibrate(
         click.echo(f"{ref_id}: scored ({samples[ref_id].quality.size} ROI crops)")
     fit_ids, check_ids = halves(list(samples))
     if not fit_ids or not check_ids:
-        raise click.ClickException(
-            "--calibrate needs at least 2 references (fit on half, check on the other)"
-        )
+        # Fitting on half and checking on the other half needs two references; where others failed,
+        # their failures already say why (and the exit status is 1 either way).
+        if not failed:
+            fix = "pass a release with at least 2 references (one to fit on, one to check on)"
+            failed.append(failure(render_dir / "Ref.Images", "--calibrate needs at least 2 references", fix))
+        return list(samples), failed
     result = {
         "metric": metric.name,
         "fit_references": fit_ids,

@@ -42,7 +42,10 @@ def test_authentic_samples_round_trip_through_writer_loader_manifest_and_verify(
     assert (clean["distortion"], clean["severity_level"], clean["distortions"]) == ("none", None, [])
     assert clean["instructions"][2]["answer"] == "This region is without distortion."
     assert [e["type"] for e in multi["distortions"]] == ["blur", "noise"] and multi["distortion"] == "blur"
-    assert multi["instructions"][2]["answer"] == "This region has severe blur distortion."
+    # Every distortion the ROI carries is answered, most severe first (pipeline/instructions.py).
+    listed = " and ".join(f"{e['severity_level']} {e['type']} distortion" for e in multi["distortions"])
+    assert multi["distortions"][0]["severity_level"] == "severe"
+    assert multi["instructions"][2]["answer"] == f"This region has {listed}."
     raw = next(iter(roi_dataset(tmp_path / "seagull3k-test-000016.tar", decode=False)))
     assert json.loads(raw["json"])["split"] == "test"
     manifest = pd.read_parquet(tmp_path / "manifest.parquet")
