@@ -71,15 +71,23 @@ def sample_items(
     for roi, mask in zip(sample["rois"], sample["masks"], strict=True):
         if "quality_level" not in roi:
             continue
-        rng = random.Random(f"{seed}/{epoch}/{sample['key']}/{roi['roi_id']}")
         item = region_item(sample["image"], mask, config, resized=image)
-        item.update(
-            key=sample["key"],
-            roi_id=roi["roi_id"],
-            roi=roi,
-            turns=conversation_turns(roi, sample["dist_type"], stage, rng),
-        )
-        yield item
+        yield _with_conversation(item, sample, roi, stage, seed, epoch)
+
+
+def _with_conversation(
+    item: dict[str, Any], sample: dict[str, Any], roi: dict[str, Any], stage: int, seed: int, epoch: int
+) -> dict[str, Any]:
+    """`item` with its key, ROI and turns; stage 1's draw is seeded by (seed, epoch, key, ROI), so the
+    same ROI gets the same instructions in `sample_items` and `epoch_items`."""
+    rng = random.Random(f"{seed}/{epoch}/{sample['key']}/{roi['roi_id']}")
+    item.update(
+        key=sample["key"],
+        roi_id=roi["roi_id"],
+        roi=roi,
+        turns=conversation_turns(roi, sample["dist_type"], stage, rng),
+    )
+    return item
 
 
 def region_item(
@@ -143,15 +151,8 @@ def shuffled_items(
     for sample, index in itertools.islice(refs, skip, limit):
         roi = sample["rois"][index]
         image, resized = images.get(sample)
-        rng = random.Random(f"{seed}/{epoch}/{sample['key']}/{roi['roi_id']}")  # as in sample_items
         item = region_item(image, _mask(sample, index), config, resized=resized)
-        item.update(
-            key=sample["key"],
-            roi_id=roi["roi_id"],
-            roi=roi,
-            turns=conversation_turns(roi, sample["dist_type"], stage, rng),
-        )
-        yield item
+        yield _with_conversation(item, sample, roi, stage, seed, epoch)
 
 
 def _labelled_refs(samples: Iterable[dict[str, Any]]) -> Iterator[tuple[dict[str, Any], int]]:
