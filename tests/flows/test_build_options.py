@@ -74,3 +74,23 @@ def test_unknown_model_config_is_a_usage_error_with_the_names(tmp_path):
     )
     assert result.exit_code == 2, (result.output, result.exception)
     assert "unknown config 'nosuch'; choose one of:" in result.output and "tiny" in result.output
+
+
+def test_registry_names_are_listed_without_importing_torch_or_pyiqa():
+    """The name check of `--segmenter/--detector/--metric` must not pay for torch, torchvision, pyiqa
+    or segment_anything (about 10 s of imports on the 2-core sandbox): the registries' names load
+    without them, and the heavy packages are imported only when a model is built."""
+    import subprocess
+    import sys
+
+    heavy = ("torch", "torchvision", "pyiqa", "segment_anything")
+    code = (
+        "import sys\n"
+        "import pipeline.labels, pipeline.masks\n"
+        "from pipeline.labels import list_metrics\n"
+        "from pipeline.masks import list_detectors, list_segmenters\n"
+        "assert list_metrics() and list_detectors() and list_segmenters()\n"
+        f"print(sorted(m for m in {heavy!r} if m in sys.modules))\n"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert result.stdout.strip() == "[]", result.stdout
