@@ -26,8 +26,8 @@ from tqdm.auto import tqdm
 
 from flows import _support
 from pipeline import build_folder, build_report
-from pipeline._chunk_stages import check_registry_names, resolve_defaults, shard_config
-from pipeline.build_config import SAMPLE_PREFIX, BuildConfig, sample_count
+from pipeline._chunk_stages import resolve_defaults, shard_config
+from pipeline.build_config import SAMPLE_PREFIX, BuildConfig, check_registry_names, sample_count
 from pipeline.build_lock import BuildLock
 from pipeline.chunk import (
     ChunkResult,

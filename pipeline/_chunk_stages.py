@@ -94,34 +94,6 @@ def resolve_defaults(config: BuildConfig) -> BuildConfig:
     return config.with_defaults(masks.DEFAULT_SEGMENTER, masks.DEFAULT_DETECTOR, labels.DEFAULT_METRIC)
 
 
-def unknown_registry_names(config: BuildConfig) -> list[tuple[str, str, list[str]]]:
-    """(field, name, names available) for each segmenter, detector or metric the registries lack."""
-    from pipeline import labels, masks
-
-    listed = {
-        "segmenter": (config.segmenter, masks.list_segmenters),
-        "detector": (config.detector, masks.list_detectors),
-        "metric": (config.metric, labels.list_metrics),
-    }
-    return [
-        (field, name, names())
-        for field, (name, names) in listed.items()
-        if name is not None and name not in names()
-    ]
-
-
-def check_registry_names(config: BuildConfig) -> None:
-    """Raise ValueError naming every unknown registry name and the names available."""
-    problems = unknown_registry_names(config)
-    if problems:
-        raise ValueError(
-            "; ".join(
-                f"unknown {field} {name!r}, choose one of: {', '.join(names)}"
-                for field, name, names in problems
-            )
-        )
-
-
 def decode(path: str, config: BuildConfig) -> DecodedRaw:
     return decode_raw(path, size=config.size)
 

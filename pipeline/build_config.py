@@ -181,3 +181,35 @@ def build_command(config: BuildConfig) -> str:
             value = "full"
         args += [f"--{name.replace('_', '-')}", str(value)]
     return "seagull build " + " ".join(shlex.quote(a) for a in args)
+
+
+def unknown_registry_names(config: BuildConfig) -> list[tuple[str, str, list[str]]]:
+    """(field, name, names available) for each segmenter, detector or metric the registries lack.
+
+    Light: listing the registries' names imports neither torch nor pyiqa, so `seagull build` runs
+    this before anything else (issue 14) and it lives here, not with the chunk's stages.
+    """
+    from pipeline import labels, masks
+
+    listed = {
+        "segmenter": (config.segmenter, masks.list_segmenters),
+        "detector": (config.detector, masks.list_detectors),
+        "metric": (config.metric, labels.list_metrics),
+    }
+    return [
+        (field, name, names())
+        for field, (name, names) in listed.items()
+        if name is not None and name not in names()
+    ]
+
+
+def check_registry_names(config: BuildConfig) -> None:
+    """Raise ValueError naming every unknown registry name and the names available."""
+    problems = unknown_registry_names(config)
+    if problems:
+        raise ValueError(
+            "; ".join(
+                f"unknown {field} {name!r}, choose one of: {', '.join(names)}"
+                for field, name, names in problems
+            )
+        )

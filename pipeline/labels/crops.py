@@ -6,10 +6,13 @@ Arrays are uint8 (H, W, 3) sRGB unless stated; tensors are float32 (B, 3, H, W) 
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import TYPE_CHECKING
 
 import cv2
 import numpy as np
-import torch
+
+if TYPE_CHECKING:
+    import torch
 
 
 def mask_box(mask: np.ndarray) -> tuple[int, int, int, int]:
@@ -26,6 +29,8 @@ def mask_box(mask: np.ndarray) -> tuple[int, int, int, int]:
 
 def to_tensor(images: np.ndarray, device: torch.device | str = "cpu") -> torch.Tensor:
     """uint8 or float 0..255, (H, W, 3) or (B, H, W, 3) -> float32 (B, 3, H, W) in 0..1."""
+    import torch  # here, not at the top: `pipeline.labels` imports without torch (metrics.py)
+
     batch = images[None] if images.ndim == 3 else images
     tensor = torch.from_numpy(np.ascontiguousarray(batch)).to(device).permute(0, 3, 1, 2)
     # Contiguous NCHW: some pyiqa metrics `.view` their maps, which fails on channels-last strides.

@@ -15,23 +15,28 @@ Example:
 from __future__ import annotations
 
 import functools
+import importlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import pyiqa
-import torch
 import yaml
 
-from pipeline.pyiqa_metrics import create_pyiqa_metric
+if TYPE_CHECKING:
+    import torch
+
+# torch and pyiqa are imported where a metric is built or run, not here: listing the metrics' names
+# (`seagull build --metric NAME` checks it before anything runs) must not cost their ~10 s import.
 
 SETTINGS_PATH = Path(__file__).parent / "metrics.yaml"
 # The default of `make shards`: weight-free (no download, no weight file) and fast enough for the
 # budget. It does not yet meet issue 13 on every type (colourfulness and blur at level 20, clean ROIs'
 # importance): docs/labels.md has the measured table of candidates and what each costs.
 DEFAULT_METRIC = "gmsd_rgb"
+# Modules that register metric builders (beyond "pyiqa", below); imported by `create_metric`.
+BUILDER_MODULES = ("pipeline.labels.topiq",)
 # Pass as `weights=` to build TOPIQ-FR with random weights: code paths and tests only, never labels.
 RANDOM_WEIGHTS = "random-init"
 
@@ -78,25 +83,33 @@ class LabelMetric:
         """Reference-side work, done once per reference crop (1, 3, H, W); the default keeps the tensor."""
         return ref
 
-    @torch.inference_mode()
     def raw(self, dist: torch.Tensor, prepared: Any) -> torch.Tensor:
         """Raw scores (B,) of a batch of distorted images against one prepared reference."""
-        ref = prepared.expand(dist.shape[0], -1, -1, -1).contiguous()  # pyiqa metrics may `.view` it
-        return self.model(dist, ref).reshape(-1).float()
+        import torch
 
-    @torch.inference_mode()
+        with torch.inference_mode():
+            ref = prepared.expand(dist.shape[0], -1, -1, -1).contiguous()  # pyiqa metrics may `.view` it
+            return self.model(dist, ref).reshape(-1).float()
+
     def raw_naive(self, dist: torch.Tensor, ref: torch.Tensor) -> torch.Tensor:
         """The plain pyiqa call, one pair at a time (reference recomputed every time)."""
-        return torch.cat([self.model(d[None], ref).reshape(-1).float() for d in dist])
+        import torch
+
+        with torch.inference_mode():
+            return torch.cat([self.model(d[None], ref).reshape(-1).float() for d in dist])
 
     def normalise(self, raw: torch.Tensor | np.ndarray) -> np.ndarray:
         """Raw scores to quality 0..1, higher = closer to the reference (float32)."""
+        import torch
+
         raw = raw.detach().cpu().numpy() if isinstance(raw, torch.Tensor) else np.asarray(raw)
         s = self.settings
         return np.clip((raw - s.worst) / (s.best - s.worst), 0.0, 1.0).astype(np.float32)
 
     def provenance(self) -> dict[str, Any]:
         """What produced the labels: recorded with every build."""
+        import pyiqa
+
         return {
             "metric": self.name,
             "pyiqa": self.settings.pyiqa,
@@ -179,6 +192,8 @@ def create_metric(name: str, weights: str | Path | None = None, device: str = "c
     if name not in settings:
         raise KeyError(f"unknown label metric {name!r}; choose one of {list_metrics()}")
     entry = settings[name]
+    for module in BUILDER_MODULES:
+        importlib.import_module(module)  # registers its builders (once: later imports are cached)
     builder = _BUILDERS.get(entry.builder)
     if builder is None:
         raise KeyError(f"metric {name!r} names builder {entry.builder!r}; registered: {sorted(_BUILDERS)}")
@@ -189,6 +204,10 @@ def create_metric(name: str, weights: str | Path | None = None, device: str = "c
 def _build_weight_free(settings: MetricSettings, weights: str | None, device: str) -> LabelMetric:
     if weights is not None:
         raise ValueError(f"metric {settings.name!r} is weight-free; do not pass weights ({weights!r})")
+    import torch
+
+    from pipeline.pyiqa_metrics import create_pyiqa_metric
+
     model = create_pyiqa_metric(settings.pyiqa, device=torch.device(device), **settings.pyiqa_options)
     return LabelMetric(settings, model.eval(), weights=None, label_source=True)
 

@@ -6,6 +6,9 @@
     >>> rois = compute_rois(image, segmenter, create_detector(DEFAULT_DETECTOR))
 
 Segmenters and detectors sit behind registries; each module registers its names on import.
+Importing this package and listing the names does not import torch, torchvision or
+segment_anything (`seagull build` checks `--segmenter/--detector` with it): the modules import them
+where a model is built or run.
 """
 
 from __future__ import annotations

@@ -9,10 +9,12 @@ from dataclasses import dataclass
 from functools import cache
 from importlib import resources
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import torch
 import yaml
+
+if TYPE_CHECKING:
+    import torch
 
 
 @dataclass(frozen=True)
@@ -47,6 +49,8 @@ def load_state_dict(path: str | Path, spec: CheckpointSpec) -> dict[str, torch.T
         FileNotFoundError: the path does not exist.
         ValueError: not a PyTorch state dict, or the state dict of another model (named if known).
     """
+    import torch  # here, not at the top: see pipeline/masks/__init__.py
+
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(f"checkpoint {path} does not exist; {spec.hint()}")

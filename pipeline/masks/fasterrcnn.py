@@ -10,14 +10,19 @@ class-agnostically, since only the box prompts SAM.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
-import torch
-from torchvision.models.detection import fasterrcnn_resnet50_fpn
 
 from pipeline.masks._checkpoints import checkpoint_specs, load_into
 from pipeline.masks._registry import DETECTORS
 from pipeline.masks.base import Detections, Provenance
+
+if TYPE_CHECKING:
+    import torch
+
+# torch and torchvision are imported where a model is built or run: `import pipeline.masks` and listing the registries'
+# names (`seagull build --segmenter/--detector` checks them) must not cost their ~10 s import.
 
 NAME = "fasterrcnn_resnet50_fpn"
 
@@ -45,6 +50,8 @@ class TorchvisionDetector:
 
     def detect(self, image: np.ndarray) -> Detections:
         """XYXY boxes float32 (N, 4) on uint8 RGB (H, W, 3), best first, N <= config.max_boxes."""
+        import torch
+
         device = next(self.model.parameters()).device
         tensor = torch.from_numpy(np.ascontiguousarray(image)).permute(2, 0, 1).float().div(255).to(device)
         with torch.inference_mode():
@@ -64,6 +71,8 @@ def create_fasterrcnn(
     spec = checkpoint_specs()[NAME]
     if weights is None:
         raise ValueError(f"{NAME} needs a weights path (nothing is downloaded); {spec.hint()}")
+    from torchvision.models.detection import fasterrcnn_resnet50_fpn
+
     config = config or FasterRcnnConfig()
     # weights=None and weights_backbone=None: build the architecture only, never fetch anything.
     model = fasterrcnn_resnet50_fpn(

@@ -10,7 +10,7 @@ import importlib.util
 
 from pipeline.masks._checkpoints import checkpoint_specs
 from pipeline.masks._registry import SEGMENTERS
-from pipeline.masks.sam import SamConfig, SamSegmenter, load_sam
+from pipeline.masks.sam import SamConfig, SamSegmenter, load_sam  # light: sam.py imports torch lazily
 
 NAME = "mobile_sam_vit_t"
 

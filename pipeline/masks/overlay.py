@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import cv2
 import numpy as np
-from matplotlib import colormaps
 
 from pipeline.records import ROI
 
@@ -21,6 +20,8 @@ def draw_overlay(image: np.ndarray, rois: list[ROI], alpha: float = 0.45) -> np.
         uint8 RGB (H, W, 3).
     """
     canvas = image.astype(np.float32).copy()
+    from matplotlib import colormaps  # here, not at the top: only drawing needs matplotlib's import
+
     palette = colormaps["tab20"].colors
     ordered = sorted(rois, key=lambda r: -r.area)
     for roi in ordered:

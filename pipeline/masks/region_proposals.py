@@ -12,9 +12,7 @@ from dataclasses import dataclass
 
 import cv2
 import numpy as np
-import torch
 from skimage import feature, measure, segmentation
-from torchvision.ops import nms
 
 from pipeline.masks._regions import downscale, edge_support
 from pipeline.masks._registry import DETECTORS
@@ -63,6 +61,11 @@ class RegionProposals:
         )
 
     def _select(self, boxes: np.ndarray, scores: np.ndarray) -> Detections:
+        # torch/torchvision here, not at the top: `import pipeline.masks` must not import them
+        # (`seagull build` lists the registries' names before anything runs).
+        import torch
+        from torchvision.ops import nms
+
         keep = nms(torch.from_numpy(boxes), torch.from_numpy(scores), self.config.nms_iou).numpy()
         keep = keep[: self.config.max_boxes]
         return Detections(boxes[keep], scores[keep])

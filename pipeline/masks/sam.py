@@ -11,16 +11,20 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import partial
+from typing import TYPE_CHECKING
 
 import numpy as np
-import torch
-from segment_anything import SamPredictor, sam_model_registry
-from segment_anything.modeling import ImageEncoderViT, MaskDecoder, PromptEncoder, Sam, TwoWayTransformer
-from segment_anything.utils import amg
 
 from pipeline.masks._checkpoints import CheckpointSpec, checkpoint_specs, load_into
 from pipeline.masks._registry import SEGMENTERS
 from pipeline.masks.base import Candidates, Provenance
+
+if TYPE_CHECKING:
+    import torch
+    from segment_anything.modeling import Sam
+
+# torch and segment_anything are imported where a model is built or run: `import pipeline.masks` and
+# listing the registries' names (`seagull build --segmenter` checks them) must not cost their import.
 
 
 @dataclass(frozen=True)
@@ -41,7 +45,8 @@ class SamSegmenter:
     Args:
         model: a built `Sam` (or MobileSAM's `Sam`) with weights loaded.
         provenance: name and weight file recorded with every ROI.
-        predictor_cls: the predictor class of the model's package (MobileSAM ships its own).
+        predictor_cls: the predictor class of the model's package (MobileSAM ships its own);
+            None: segment_anything's `SamPredictor`.
         config: batching and quality gates.
     """
 
@@ -49,25 +54,33 @@ class SamSegmenter:
         self,
         model: torch.nn.Module,
         provenance: Provenance,
-        predictor_cls=SamPredictor,
+        predictor_cls=None,
         config: SamConfig | None = None,
     ) -> None:
+        if predictor_cls is None:
+            from segment_anything import SamPredictor as predictor_cls
         self.config = config or SamConfig()
         self.provenance = provenance
         self.predictor = predictor_cls(model.eval())
 
     def set_image(self, image: np.ndarray) -> None:
         """Embed uint8 RGB (H, W, 3) once; later prompts reuse the embedding."""
+        import torch
+
         with torch.inference_mode():
             self.predictor.set_image(image, image_format="RGB")
 
     def segment_points(self, points: np.ndarray) -> Candidates:
         """All three masks of each float32 (N, 2) (x, y) point that pass the quality gates."""
+        from segment_anything.utils import amg
+
         batches = amg.batch_iterator(self._batch_size(), np.asarray(points, np.float32).reshape(-1, 2))
         return Candidates.concat([self._point_batch(batch) for (batch,) in batches])
 
     def segment_boxes(self, boxes: np.ndarray) -> Candidates:
         """The best mask (by predicted IoU) of each XYXY box float32 (N, 4)."""
+        from segment_anything.utils import amg
+
         batches = amg.batch_iterator(self._batch_size(), np.asarray(boxes, np.float32).reshape(-1, 4))
         return Candidates.concat([self._box_batch(batch) for (batch,) in batches])
 
@@ -77,6 +90,8 @@ class SamSegmenter:
         return 64 if self.predictor.device.type == "cuda" else 1
 
     def _point_batch(self, points: np.ndarray) -> Candidates:
+        import torch
+
         p = self.predictor
         coords = torch.as_tensor(p.transform.apply_coords(points, p.original_size), device=p.device)
         labels = torch.ones(len(points), 1, dtype=torch.int, device=p.device)  # 1 = foreground
@@ -87,6 +102,8 @@ class SamSegmenter:
         return self._candidates(logits.flatten(0, 1), iou.flatten(0, 1), gate=True)
 
     def _box_batch(self, boxes: np.ndarray) -> Candidates:
+        import torch
+
         p = self.predictor
         prompts = p.transform.apply_boxes_torch(torch.as_tensor(boxes, device=p.device), p.original_size)
         with torch.inference_mode():
@@ -99,6 +116,9 @@ class SamSegmenter:
 
     def _candidates(self, logits: torch.Tensor, iou: torch.Tensor, gate: bool) -> Candidates:
         """logits float (N, H, W), iou (N,) -> binarised, gated, RLE-encoded candidates."""
+        import torch
+        from segment_anything.utils import amg
+
         cfg, threshold = self.config, self.predictor.model.mask_threshold
         stability = amg.calculate_stability_score(logits, threshold, cfg.stability_score_offset)
         keep = torch.ones_like(iou, dtype=torch.bool)
@@ -114,7 +134,7 @@ def load_sam(
     build: Callable[[], torch.nn.Module],
     checkpoint: str | None,
     device: str,
-    predictor_cls=SamPredictor,
+    predictor_cls=None,
     config: SamConfig | None = None,
 ) -> SamSegmenter:
     """Build a SAM-family model and load its local checkpoint, checked against `spec` first."""
@@ -130,6 +150,9 @@ def build_tiny_random_sam(seed: int = 0, image_size: int = 256) -> Sam:
     For tests and benchmarks of the code path only (prompting, batching, gates): its masks mean
     nothing, so it is deliberately not in the registry and never a mask source of a build.
     """
+    import torch
+    from segment_anything.modeling import ImageEncoderViT, MaskDecoder, PromptEncoder, Sam, TwoWayTransformer
+
     torch.manual_seed(seed)
     dim, patch = 32, 16
     grid = image_size // patch
@@ -173,6 +196,8 @@ def _register(variant: str) -> None:
         checkpoint: str | None = None, device: str = "cpu", config: SamConfig | None = None
     ) -> SamSegmenter:
         """`config`: e.g. SamConfig(pred_iou_thresh=0, stability_score_thresh=0) for one interactive click."""
+        from segment_anything import sam_model_registry
+
         return load_sam(
             checkpoint_specs()[name], sam_model_registry[variant], checkpoint, device, config=config
         )

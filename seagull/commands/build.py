@@ -53,7 +53,7 @@ def check_registry_names(config) -> None:  # noqa: ANN001 - a BuildConfig
     """Unknown registry names are usage errors listing the names available here."""
     if config.segmenter is None and config.detector is None and config.metric is None:
         return  # the defaults: nothing to import
-    from pipeline._chunk_stages import unknown_registry_names
+    from pipeline.build_config import unknown_registry_names  # light: no torch, no pyiqa
 
     for field, name, names in unknown_registry_names(config):
         raise click.BadParameter(

@@ -74,3 +74,33 @@ def test_unknown_model_config_is_a_usage_error_with_the_names(tmp_path):
     )
     assert result.exit_code == 2, (result.output, result.exception)
     assert "unknown config 'nosuch'; choose one of:" in result.output and "tiny" in result.output
+
+
+def test_registry_names_are_listed_without_importing_torch_or_pyiqa(tmp_path):
+    """The name check of `--segmenter/--detector/--metric` must not pay for torch, torchvision, pyiqa
+    or segment_anything (about 10 s of imports on the 2-core sandbox): the registries' names and the
+    check `seagull build` runs load without them; the heavy packages are imported when a model is built."""
+    import subprocess
+    import sys
+
+    heavy = ("torch", "torchvision", "pyiqa", "segment_anything")
+    out = tmp_path / "out"
+    code = (
+        "import sys\n"
+        "import pipeline.labels, pipeline.masks\n"
+        "from pipeline.labels import list_metrics\n"
+        "from pipeline.masks import list_detectors, list_segmenters\n"
+        "assert list_metrics() and list_detectors() and list_segmenters()\n"
+        "from pipeline.build_config import BuildConfig, unknown_registry_names\n"
+        "config = BuildConfig.from_json({'source': 'sample:1', 'metric': 'nosuch'})\n"
+        "assert unknown_registry_names(config) == [('metric', 'nosuch', list_metrics())]\n"
+        "from click.testing import CliRunner\n"
+        "from seagull.cli import main\n"
+        f"result = CliRunner().invoke(main, ['build', '--metric', 'nosuch', '--sample', '1', '--out', {str(out)!r}])\n"
+        "assert result.exit_code == 2 and 'gmsd_rgb' in result.output, result.output\n"
+        f"print(sorted(m for m in {heavy!r} if m in sys.modules))\n"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "[]", result.stdout
+    assert not out.exists()
