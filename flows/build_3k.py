@@ -153,20 +153,15 @@ def build_3k(
         records += chunk_records
         failures += chunk_failures
     report: dict[str, Any] = {"prepare": finish_prepare(Path(build), records, failures)}
-    print(
-        f"{report['prepare']['tasks']} ROI tasks from {report['prepare']['images']} images in {build}/tasks.jsonl"
-    )
+    report["tasks_file"] = f"{build}/tasks.jsonl"
+    report["min_ratings"] = min_ratings
     if ratings or simulate or ratings_path(Path(build)).exists():
         collect_ratings(build, ratings, simulate, seed)
         report["aggregation"] = aggregate_ratings(build, min_ratings)
         report["card"] = write_shards(build, out)
         report["verify"] = verify(out)
-        excluded = report["aggregation"]["excluded"]
-        print(
-            f"{report['aggregation']['n_labelled']} ROIs labelled, {len(excluded)} left out (< {min_ratings} ratings)"
-        )
-    else:
-        print("no ratings yet: `seagull 3k push`, annotate, `seagull 3k pull`, then run the build again")
+    for line in summary_lines(report):
+        print(line)  # into the flow run's logs; `seagull 3k build` echoes the same lines itself
     if failures or report.get("verify"):
         raise Build3kFailed(
             "; ".join(
@@ -175,3 +170,21 @@ def build_3k(
             )
         )
     return report
+
+
+def summary_lines(report: dict[str, Any]) -> list[str]:
+    """What a build-3k run did, for its logs and for `seagull 3k build`'s own output."""
+    lines = [
+        f"{report['prepare']['tasks']} ROI tasks from {report['prepare']['images']} images in {report['tasks_file']}"
+    ]
+    if "aggregation" in report:
+        excluded = report["aggregation"]["excluded"]
+        lines.append(
+            f"{report['aggregation']['n_labelled']} ROIs labelled, {len(excluded)} left out "
+            f"(< {report['min_ratings']} ratings)"
+        )
+    else:
+        lines.append(
+            "no ratings yet: `seagull 3k push`, annotate, `seagull 3k pull`, then run the build again"
+        )
+    return lines

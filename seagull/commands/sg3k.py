@@ -108,13 +108,16 @@ def build(images, use_demo, build_dir, **options) -> None:  # noqa: ANN001
         raise click.UsageError("give exactly one of --images PATH or --demo")
     options["size"] = None if str(options["size"]).lower() == "full" else int(options["size"])
     ensure_prefect_env()
-    from flows.build_3k import build_3k
+    from flows.build_3k import build_3k, summary_lines
 
     state = build_3k(images=images or "demo", build=build_dir, **options, return_state=True)
     if not state.is_completed():
         click.secho(f"build-3k failed: {state.message}", fg="red", err=True)
         sys.exit(1)
     report = state.result()
+    # Echoed here, not only printed by the flow: where the flow's prints go is Prefect's logging setup.
+    for line in summary_lines(report):
+        click.echo(line)
     if "card" in report:
         click.secho(f"dataset card: {report['card']}", fg="green", bold=True)
 
