@@ -65,6 +65,6 @@ def test_card_has_the_label_fidelity_section(built):
     rows = table_rows(card, "## Label fidelity")
     measured = label_fidelity(frame)["per_type"]
     assert set(rows) == set(measured)
-    for dist_type, cells in rows.items():  # two levels here: no Spearman, no level 20 (shown as nan)
-        assert cells[1] == "nan" and float(cells[2]) == round(measured[dist_type]["level1_clean_pct"], 1)
+    for dist_type, cells in rows.items():  # two levels here: no Spearman, no level 20 (shown as n/a)
+        assert cells[1] == "n/a" and float(cells[2]) == round(measured[dist_type]["level1_clean_pct"], 1)
     assert "Clean labels" in card and "Word shares" in card
