@@ -36,14 +36,6 @@ from seagull.commands._options import load_model_from_options, model_source_opti
 @click.option("--device", default="cpu", show_default=True, help="torch device, e.g. cuda.")
 def command(
     image,
-    run_dir,
-    weights,
-    base,
-    encoder_weights,
-    release_file,
-    config_name,
-    prompts,
-    dtype,
     mask,
     point,
     box,
@@ -52,6 +44,7 @@ def command(
     save_mask,
     as_json,
     device,
+    **model_source,  # the options of @model_source_options, read by load_model_from_options
 ) -> None:  # noqa: ANN001
     """Assess the ROI given by --mask, --point or --box of IMAGE.
 
@@ -78,9 +71,7 @@ def command(
         roi = _segment(pixels, point, segmenter, checkpoint)
     if save_mask:
         Image.fromarray(roi.astype(np.uint8) * 255).save(save_mask)
-    model, tokenizer = load_model_from_options(
-        run_dir, weights, base, encoder_weights, release_file, config_name, prompts, dtype, device
-    )
+    model, tokenizer = load_model_from_options(**model_source, device=device)
     tensor = torch.from_numpy(pixels).permute(2, 0, 1).float() / 255.0
     result = assess_items(model, tokenizer, [region_item(tensor, torch.from_numpy(roi), model.config)])[0]
     click.echo(json.dumps(result, indent=2) if as_json else _describe(result))

@@ -46,14 +46,6 @@ from seagull.commands._options import load_model_from_options, model_source_opti
 )
 @click.option("--device", default=None, help="torch device (default: cuda if available, else cpu).")
 def command(
-    run_dir,
-    weights,
-    base,
-    encoder_weights,
-    release_file,
-    config_name,
-    prompts,
-    dtype,
     shards,
     out,
     split,
@@ -61,6 +53,7 @@ def command(
     batch_size,
     baseline,
     device,
+    **model_source,  # the options of @model_source_options, read by load_model_from_options
 ) -> None:  # noqa: ANN001
     """Evaluate a trained SEAGULL as the paper does (Tables 1 and 2).
 
@@ -81,9 +74,7 @@ def command(
     )
 
     device = device or ("cuda" if torch.cuda.is_available() else "cpu")
-    model, tokenizer = load_model_from_options(
-        run_dir, weights, base, encoder_weights, release_file, config_name, prompts, dtype, device
-    )
+    model, tokenizer = load_model_from_options(**model_source, device=device)
     config = model.config
     rois = labelled_rois(shards, config, split)
     select = stratified_selection(rois, limit) if limit and limit < len(rois) else None
