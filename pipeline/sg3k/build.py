@@ -130,7 +130,7 @@ def shard_build(build: Path, out: Path) -> Path:
         raise ValueError(f"{build}: no ROI has enough ratings to be labelled ({AGGREGATION_NAME} lists them)")
     write_split_shards(out, groups)
     title = "SEAGULL-3k (SIMULATED annotators: demo only)" if simulated else "SEAGULL-3k"
-    card = shards.finalize(out, title=title)
+    card = shards.finalize(out, title=title, features=None)  # its own sample format: types inferred
     with open(card, "a") as handle:
         handle.write("\n" + card_section(summary, simulated))
     return card

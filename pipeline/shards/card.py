@@ -6,6 +6,7 @@ to regenerate. Figures are drawn with matplotlib's object API (no pyplot, no glo
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -15,6 +16,7 @@ from matplotlib.figure import Figure
 from matplotlib.ticker import MaxNLocator
 
 from pipeline.levels import LEVEL_WORDS
+from pipeline.shards.features import SAMPLE_FEATURES, hub_features
 from pipeline.shards.manifest import MANIFEST_NAME, read_manifest
 from pipeline.taxonomy import CLEAN, DISTORTION_TYPES
 
@@ -32,18 +34,25 @@ SIZE_CATEGORIES = (
 )
 
 
-def write_card(out_dir: Path, stats: list[Any], title: str = "SEAGULL-100w") -> Path:
+def write_card(
+    out_dir: Path,
+    stats: list[Any],
+    title: str = "SEAGULL-100w",
+    features: Mapping[str, Any] | None = SAMPLE_FEATURES,
+) -> Path:
     """Write README.md (and its two figures) into the shard directory; return the card's path.
 
     Args:
         out_dir: the shard directory, with manifest.parquet already merged.
         stats: the `ShardStats` of every shard of the build.
         title: the card's heading.
+        features: the samples' declared types (`pipeline.shards.features`); None leaves them to
+            the reader's inference (a sample format without a declaration, e.g. SEAGULL-3k's).
     """
     out_dir = Path(out_dir)
     frame = read_manifest(out_dir).to_pandas()
     labelled = frame.dropna(subset=["quality"])
-    metadata = front_matter(sum(s.count for s in stats), title)
+    metadata = front_matter(sum(s.count for s in stats), title, features)
     sections = [
         "---\n" + yaml.safe_dump(metadata, sort_keys=False, allow_unicode=True) + "---\n",
         f"# {title}\n",
@@ -68,18 +77,22 @@ def write_card(out_dir: Path, stats: list[Any], title: str = "SEAGULL-100w") -> 
     return path
 
 
-def front_matter(n_samples: int, title: str = "SEAGULL-100w") -> dict[str, Any]:
+def front_matter(
+    n_samples: int, title: str = "SEAGULL-100w", features: Mapping[str, Any] | None = SAMPLE_FEATURES
+) -> dict[str, Any]:
     """The card's YAML metadata in the Hugging Face Hub's conventions.
 
     `configs` make `datasets.load_dataset(folder)` read the tars with its webdataset builder (one
-    sample per image: `png`, `json`) rather than whatever JSON or parquet files it finds. The manifest
-    is not a second config: `datasets` (5.2) infers one builder for all configs of a folder from the
-    first, so a parquet config next to tar configs is read as tars and fails; the card shows
+    sample per image: `png`, `json`) rather than whatever JSON or parquet files it finds, and
+    `dataset_info: features` gives it the samples' types instead of inferring them from the first
+    five samples (`pipeline.shards.features`). The manifest is not a second config: `datasets` (5.2)
+    infers one builder for all configs of a folder from the first config's files, so a parquet
+    config next to the tars is opened as a tar (`tarfile.ReadError: invalid header`); the card shows
     `load_dataset("parquet", data_files=...)` for it instead. The Hub has no licence id for RAISE's
     terms, hence "other".
     """
     size = next((name for bound, name in SIZE_CATEGORIES if n_samples < bound), "n>10M")
-    return {
+    metadata = {
         "pretty_name": title,
         "license": "other",
         "license_name": "raise-research-non-commercial",
@@ -91,6 +104,9 @@ def front_matter(n_samples: int, title: str = "SEAGULL-100w") -> dict[str, Any]:
             {"config_name": "default", "default": True, "data_files": [{"split": "train", "path": "*.tar"}]}
         ],
     }
+    if features is not None:
+        metadata["dataset_info"] = {"features": hub_features(features)}
+    return metadata
 
 
 def _counts(stats: list[Any], frame: pd.DataFrame) -> str:
