@@ -6,7 +6,8 @@ to regenerate. Figures are drawn with matplotlib's object API (no pyplot, no glo
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import re
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -18,12 +19,14 @@ from matplotlib.ticker import MaxNLocator
 from pipeline.levels import LEVEL_WORDS
 from pipeline.shards.features import SAMPLE_FEATURES, hub_features
 from pipeline.shards.manifest import MANIFEST_NAME, read_manifest
+from pipeline.split import SPLITS
 from pipeline.taxonomy import CLEAN, DISTORTION_TYPES
 
 CARD_NAME = "README.md"
 QUALITY_FIGURE = "quality_vs_level.png"
 HISTOGRAM_FIGURE = "label_histograms.png"
 RAISE_HOME = "http://loki.disi.unitn.it/RAISE/"
+SPLIT_SHARD = re.compile(r"-(train|test)-\d+\.tar$")  # a shard that holds one split only
 # The Hub's size categories (upper bounds in samples), smallest first.
 SIZE_CATEGORIES = (
     (1_000, "n<1K"),
@@ -52,7 +55,7 @@ def write_card(
     out_dir = Path(out_dir)
     frame = read_manifest(out_dir).to_pandas()
     labelled = frame.dropna(subset=["quality"])
-    metadata = front_matter(sum(s.count for s in stats), title, features)
+    metadata = front_matter(sum(s.count for s in stats), title, features, [s.shard for s in stats])
     sections = [
         "---\n" + yaml.safe_dump(metadata, sort_keys=False, allow_unicode=True) + "---\n",
         f"# {title}\n",
@@ -78,7 +81,10 @@ def write_card(
 
 
 def front_matter(
-    n_samples: int, title: str = "SEAGULL-100w", features: Mapping[str, Any] | None = SAMPLE_FEATURES
+    n_samples: int,
+    title: str = "SEAGULL-100w",
+    features: Mapping[str, Any] | None = SAMPLE_FEATURES,
+    shards: Sequence[str] = (),
 ) -> dict[str, Any]:
     """The card's YAML metadata in the Hugging Face Hub's conventions.
 
@@ -89,7 +95,7 @@ def front_matter(
     infers one builder for all configs of a folder from the first config's files, so a parquet
     config next to the tars is opened as a tar (`tarfile.ReadError: invalid header`); the card shows
     `load_dataset("parquet", data_files=...)` for it instead. The Hub has no licence id for RAISE's
-    terms, hence "other".
+    terms, hence "other". `shards` (the tars' names) decide the splits: see `hub_splits`.
     """
     size = next((name for bound, name in SIZE_CATEGORIES if n_samples < bound), "n>10M")
     metadata = {
@@ -100,13 +106,22 @@ def front_matter(
         "task_categories": ["image-text-to-text", "visual-question-answering"],
         "tags": ["image-quality-assessment", "roi", "webdataset", "raw-images"],
         "size_categories": [size],
-        "configs": [
-            {"config_name": "default", "default": True, "data_files": [{"split": "train", "path": "*.tar"}]}
-        ],
+        "configs": [{"config_name": "default", "default": True, "data_files": hub_splits(shards)}],
     }
     if features is not None:
         metadata["dataset_info"] = {"features": hub_features(features)}
     return metadata
+
+
+def hub_splits(shards: Sequence[str]) -> list[dict[str, str]]:
+    """The card's `data_files`: one Hub split per split that has its own shards (SEAGULL-3k's
+    `<prefix>-train-*.tar`, `<prefix>-test-*.tar`); otherwise every tar in `train`, as for SEAGULL-100w,
+    whose shards hold both splits (each sample's `split` field and the manifest tell them apart)."""
+    found = [SPLIT_SHARD.search(name) for name in shards]
+    if not shards or not all(found):
+        return [{"split": "train", "path": "*.tar"}]
+    present = {match.group(1) for match in found}
+    return [{"split": split, "path": f"*-{split}-*.tar"} for split in SPLITS if split in present]
 
 
 def _counts(stats: list[Any], frame: pd.DataFrame) -> str:
@@ -251,9 +266,7 @@ def _usage(stats: list[Any]) -> str:
         "here = os.getcwd()  # this folder (`datasets` needs a named one, not '.'); on the Hub: 'USER/NAME'\n"
         "samples = datasets.load_dataset(here, split='train')  # png (PIL image), json (dict)\n"
         f"rows = datasets.load_dataset('parquet', data_files='{MANIFEST_NAME}', split='train')  # (image, ROI)\n"
-        "```\n\n"
-        "The Hub's one split, `train`, holds every sample of the build, in shard order "
-        "(reference, then type, then level): shuffle, or pick from the manifest, for an unbiased subset.\n\n"
+        "```\n\n" + _splits_note(stats) + "\n\n"
         "## Licence\n\n"
         f"The images are rendered from RAW files of RAISE ({RAISE_HOME}; Dang-Nguyen et al., ACM MMSys 2015), "
         "which may be used for non-commercial research only: read the terms on the RAISE page. "
@@ -261,6 +274,17 @@ def _usage(stats: list[Any]) -> str:
         "The SEAGULL code that made them is Apache-2.0; that licence does not cover the images.\n\n"
         + _stats_block(stats)
     )
+
+
+def _splits_note(stats: list[Any]) -> str:
+    splits = [entry["split"] for entry in hub_splits([s.shard for s in stats])]
+    if splits == ["train"]:
+        return (
+            "The Hub's one split, `train`, holds every sample of the build, in shard order "
+            "(reference, then type, then level): shuffle, or pick from the manifest, for an unbiased "
+            "subset; each sample's `split` field (and the manifest's) holds the 80/20 train/test split."
+        )
+    return "The Hub's splits are the shards' own: " + ", ".join(f"`{split}`" for split in splits) + "."
 
 
 def _stats_block(stats: list[Any]) -> str:

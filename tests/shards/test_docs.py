@@ -1,6 +1,6 @@
 """The documentation's shard-reading snippets run as written against a small build.
 
-Every ```python block of README.md and docs/shards.md that reads shards (roi_dataset, webdataset,
+Every ```python block of README.md and docs/*.md that reads shards (roi_dataset, webdataset,
 the manifest, `datasets`) and every ```bash block that runs `seagull verify|publish` is executed in a
 folder where `shards/` is a finished build, so a snippet that names missing shards, skips a needed
 transform or uses a renamed field fails here.
@@ -18,7 +18,7 @@ import pytest
 
 ROOT = Path(__file__).parents[2]
 DOCS = ROOT / "docs" / "shards.md"
-PAGES = (ROOT / "README.md", DOCS)
+PAGES = (ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md")))  # every page: a new snippet is covered
 READS = re.compile(r"roi_dataset\(|WebDataset\(|read_parquet\(|load_dataset\(")
 # shell blocks made only of `seagull verify|publish` commands (and comments): the build's own blocks
 # (sample, render, build ...) are not shard reading and take minutes

@@ -246,3 +246,38 @@ def test_the_manifest_cannot_be_a_second_config(built, tmp_path):
         tarfile.ReadError
     ):  # the parquet file opened as a tar ("invalid header", "bad checksum")
         datasets.load_dataset(str(folder), "manifest", split="train", cache_dir=str(tmp_path / "cache"))
+
+
+def test_split_shards_become_hub_splits(tmp_path):
+    """SEAGULL-3k writes train and test shards: the card's config gives each its own split."""
+    datasets = pytest.importorskip("datasets")
+    import numpy as np
+
+    from pipeline.records import ROI
+    from pipeline.sg3k.aggregate import aggregate_roi
+    from pipeline.sg3k.shards import AuthenticGroup, write_split_shards
+    from tests.sg3k.test_aggregate import answers
+
+    mask = np.zeros((40, 56), bool)
+    mask[5:20, 5:30] = True
+    rois = [ROI.from_mask(0, "object", mask, 0.9, "boxes")]
+    image = np.zeros((40, 56, 3), np.uint8)
+    groups = [
+        AuthenticGroup(image_id, image, rois, {0: aggregate_roi(answers())}, split)
+        for image_id, split in (("img-a", "train"), ("img-b", "test"), ("img-c", "train"))
+    ]
+    write_split_shards(tmp_path / "s3k", groups)
+    finalize(tmp_path / "s3k", title="SEAGULL-3k", features=None)
+    assert card_metadata(tmp_path / "s3k")["configs"][0]["data_files"] == [
+        {"split": "train", "path": "*-train-*.tar"},
+        {"split": "test", "path": "*-test-*.tar"},
+    ]
+    assert (
+        "The Hub's splits are the shards' own: `train`, `test`."
+        in (tmp_path / "s3k" / "README.md").read_text()
+    )
+    loaded = datasets.load_dataset(str(tmp_path / "s3k"), cache_dir=str(tmp_path / "cache"))
+    assert {split: sorted(loaded[split]["__key__"]) for split in loaded} == {
+        "train": ["img-a_authentic_00", "img-c_authentic_00"],
+        "test": ["img-b_authentic_00"],
+    }
