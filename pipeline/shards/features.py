@@ -20,7 +20,7 @@ from collections.abc import Mapping
 from numbers import Integral, Real
 from typing import Any
 
-STRING, FLOAT, INT, IMAGE = "string", "float64", "int64", "image"
+STRING, FLOAT, INT, BOOL, IMAGE = "string", "float64", "int64", "bool", "image"
 
 # The ISP parameter names of the presets (isp_presets/schema.yaml allows no others); a test keeps
 # this equal to the union over the packaged presets. Every one is a float (JPEG quality too).
@@ -103,10 +103,53 @@ def _feature(name: str, spec: Any) -> dict[str, Any]:
     return {"name": name, "list": inner.get("dtype", inner.get("struct"))}
 
 
+def require_declared(
+    record: Mapping[str, Any],
+    spec: Mapping[str, Any] = SAMPLE_JSON,
+    declared_in: str = "SAMPLE_JSON (pipeline/shards/features.py)",
+) -> None:
+    """Raise ValueError naming the sample and its fields that `spec` (defined in `declared_in`) does not
+    declare: `datasets` would drop such a field unseen, or fail on a changed type."""
+    problems = undeclared_fields(record, spec)
+    if problems:
+        raise ValueError(
+            f"{record.get('key')}: sample fields without a declared type: {', '.join(problems[:5])}; "
+            f"declare them in {declared_in}, whose types the dataset card publishes"
+        )
+
+
 def undeclared_fields(record: Mapping[str, Any], spec: Mapping[str, Any] = SAMPLE_JSON) -> list[str]:
     """Paths (e.g. `rois[].foo`) of the values of `record` that `spec` does not declare, or declares
     with another type; null is allowed everywhere. Empty when the record conforms."""
+    if _conforms(record, spec):  # the writer's every-sample path: no paths built
+        return []
     return _struct_problems(record, spec, "")
+
+
+# Exact Python types of conforming JSON values; the numbers ABCs (numpy scalars) are the slow path.
+_EXACT = {STRING: (str,), INT: (int,), FLOAT: (float, int), BOOL: (bool,)}
+
+
+def _conforms(value: Any, spec: Any) -> bool:
+    """Whether `value` conforms to `spec` (undeclared_fields without the paths, leaves inlined: the
+    writer checks every ROI of every sample)."""
+    if value is None:
+        return True
+    if isinstance(spec, str):
+        return type(value) in _EXACT.get(spec, ()) or _is_a(value, spec)
+    if isinstance(spec, dict):
+        if not isinstance(value, Mapping):
+            return False
+        for name, item in value.items():
+            kind = spec.get(name)
+            if kind is None:
+                return False
+            if item is None or (type(kind) is str and type(item) in _EXACT[kind]):
+                continue
+            if not _conforms(item, kind):
+                return False
+        return True
+    return isinstance(value, list | tuple) and all(_conforms(item, spec[0]) for item in value)
 
 
 def _struct_problems(record: Mapping[str, Any], spec: Mapping[str, Any], path: str) -> list[str]:
@@ -139,8 +182,8 @@ def _value_problems(value: Any, spec: Any, path: str) -> list[str]:
 
 
 def _is_a(value: Any, dtype: str) -> bool:
-    if isinstance(value, bool):  # a bool is an Integral: never a declared number
-        return False
+    if isinstance(value, bool):  # a bool is an Integral: it is only ever a declared bool
+        return dtype == BOOL
     if dtype == STRING:
         return isinstance(value, str)
     if dtype == INT:

@@ -248,30 +248,41 @@ def test_the_manifest_cannot_be_a_second_config(built, tmp_path):
         datasets.load_dataset(str(folder), "manifest", split="train", cache_dir=str(tmp_path / "cache"))
 
 
-def test_split_shards_become_hub_splits(tmp_path):
-    """SEAGULL-3k writes train and test shards: the card's config gives each its own split."""
+def test_seagull_3k_card_has_its_splits_and_types(tmp_path):
+    """SEAGULL-3k writes train and test shards: the card's config gives each its own split, and
+    declares the 3k sample's types (a clean first ROI no longer types severity as null)."""
     datasets = pytest.importorskip("datasets")
     import numpy as np
 
     from pipeline.records import ROI
     from pipeline.sg3k.aggregate import aggregate_roi
-    from pipeline.sg3k.shards import AuthenticGroup, write_split_shards
+    from pipeline.sg3k.shards import SAMPLE_FEATURES_3K, AuthenticGroup, write_split_shards
     from tests.sg3k.test_aggregate import answers
 
     mask = np.zeros((40, 56), bool)
     mask[5:20, 5:30] = True
     rois = [ROI.from_mask(0, "object", mask, 0.9, "boxes")]
     image = np.zeros((40, 56, 3), np.uint8)
+    clean, blurred = aggregate_roi(answers()), aggregate_roi(answers(blur=[1] * 7))
+    provenance = {"dataset": "SEAGULL-3k", "annotators": "simulated", "rating_sources": ["simulated"]}
+    provenance["aggregation_rules"] = {"min_ratings": 7, "absent_on_tie": False, "score_max": 4.0}
+    provenance.update(segmenter={"name": "boxes", "checkpoint": None, "sha256": None}, detector=None)
     groups = [
-        AuthenticGroup(image_id, image, rois, {0: aggregate_roi(answers())}, split)
-        for image_id, split in (("img-a", "train"), ("img-b", "test"), ("img-c", "train"))
+        AuthenticGroup(image_id, image, rois, {0: label}, split, provenance)
+        for image_id, split, label in (
+            ("img-a", "train", clean),
+            ("img-b", "test", blurred),
+            ("img-c", "train", blurred),
+        )
     ]
     write_split_shards(tmp_path / "s3k", groups)
-    finalize(tmp_path / "s3k", title="SEAGULL-3k", features=None)
-    assert card_metadata(tmp_path / "s3k")["configs"][0]["data_files"] == [
+    finalize(tmp_path / "s3k", title="SEAGULL-3k", features=SAMPLE_FEATURES_3K)
+    meta = card_metadata(tmp_path / "s3k")
+    assert meta["configs"][0]["data_files"] == [
         {"split": "train", "path": "*-train-*.tar"},
         {"split": "test", "path": "*-test-*.tar"},
     ]
+    assert meta["dataset_info"] == {"features": hub_features(SAMPLE_FEATURES_3K)}
     assert (
         "The Hub's splits are the shards' own: `train`, `test`."
         in (tmp_path / "s3k" / "README.md").read_text()
@@ -281,3 +292,31 @@ def test_split_shards_become_hub_splits(tmp_path):
         "train": ["img-a_authentic_00", "img-c_authentic_00"],
         "test": ["img-b_authentic_00"],
     }
+    train = {row["__key__"]: row["json"] for row in loaded["train"]}
+    assert train["img-a_authentic_00"]["rois"][0]["severity"] is None
+    blur = train["img-c_authentic_00"]["rois"][0]
+    assert blur["severity"] == blurred["severity"] and blur["distortions"][0]["votes_absent"] == 0
+    assert train["img-c_authentic_00"]["provenance"]["aggregation_rules"]["absent_on_tie"] is False
+    assert train["img-c_authentic_00"]["provenance"]["segmenter"]["name"] == "boxes"
+
+
+def test_seagull_3k_writer_refuses_undeclared_fields(tmp_path):
+    import numpy as np
+
+    from pipeline.records import ROI
+    from pipeline.sg3k.aggregate import aggregate_roi
+    from pipeline.sg3k.shards import AuthenticGroup, write_split_shards
+    from tests.sg3k.test_aggregate import answers
+
+    mask = np.zeros((40, 56), bool)
+    mask[5:20, 5:30] = True
+    label = {**aggregate_roi(answers()), "annotator_ids": ["u1"]}
+    group = AuthenticGroup(
+        "img-a",
+        np.zeros((40, 56, 3), np.uint8),
+        [ROI.from_mask(0, "object", mask, 0.9, "b")],
+        {0: label},
+        "train",
+    )
+    with pytest.raises(ValueError, match=re.escape("rois[].annotator_ids (not declared)")):
+        write_split_shards(tmp_path, [group])
