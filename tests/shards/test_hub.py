@@ -149,6 +149,7 @@ def test_load_dataset_types_when_the_first_samples_are_clean(tmp_path, group_fac
     # the first samples are exposure; later types keep their own ISP parameters
     assert records["ref-b_noise_02"]["isp"]["params"]["shot"] > 0
     assert records["ref-b_noise_02"]["isp"]["params"]["read"] > 0
+    assert records["ref-b_blur_01"]["isp"]["params"]["radius"] > 0  # inferred from 5 samples: dropped
     assert records["ref-b_noise_02"]["isp"]["direction"] is None
     assert records["ref-b_exposure_01"]["isp"]["direction"] in ("under", "over")
     assert records["ref-a_ref"]["isp"] is None and records["ref-a_ref"]["rois"][0]["quality"] is None
