@@ -37,7 +37,8 @@ from skimage import data as skdata
 from pipeline.levels import level_word
 from pipeline.records import ROI, Variant
 from pipeline.shards import RefGroup, ShardConfig, finalize, write_chunk
-from pipeline.shards.format import decode_image, encode_image
+from pipeline.shards.features import undeclared_fields
+from pipeline.shards.format import decode_image, dump_json, encode_image
 from pipeline.shards.loader import decode_sample, roi_dataset
 from pipeline.taxonomy import DISTORTION_TYPES
 
@@ -195,6 +196,7 @@ def main() -> None:
             "mbytes_per_s": round(n_bytes / 1e6 / write_s, 1),
             "finalize_s": round(finalize_s, 2),
             "json_bytes_per_sample": round(_json_bytes(paths[0])),
+            **_type_check_cost(paths[0], write_s / n_samples, args.repeat),
         }
         result["reader"] = _reader(paths, n_samples, n_distorted, n_bytes, args.repeat)
     args.out.mkdir(parents=True, exist_ok=True)
@@ -269,6 +271,20 @@ def best_of_interleaved(fns: dict, repeat: int) -> dict[str, dict[str, float]]:
             times[name]["cpu"].append(time.process_time() - cpu)
             times[name]["wall"].append(time.perf_counter() - wall)
     return {name: {kind: min(values) for kind, values in kinds.items()} for name, kinds in times.items()}
+
+
+def _type_check_cost(path: Path, write_s_per_sample: float, repeat: int) -> dict[str, float]:
+    """The writer's per-sample type check (pipeline.shards.features) against dump_json and the write."""
+    with tarfile.open(path) as archive:
+        member = next(m for m in archive.getmembers() if m.name.endswith(".json") and "_ref." not in m.name)
+        record = json.loads(archive.extractfile(member).read())
+    check = best_of(repeat * 10, lambda: undeclared_fields(record))
+    dump = best_of(repeat * 10, lambda: dump_json(record))
+    return {
+        "type_check_ms_per_sample": round(check * 1e3, 2),
+        "type_check_over_dump_json": round(check / dump, 2),
+        "type_check_share_of_write": round(check / write_s_per_sample, 3),
+    }
 
 
 def _json_bytes(path: Path) -> float:

@@ -21,7 +21,7 @@ from pipeline.sg3k.aggregate import PAPER_RULES, AggregationRules, Rating, aggre
 from pipeline.sg3k.agreement import agreement
 from pipeline.sg3k.card import card_section
 from pipeline.sg3k.demo import DEMO_RECIPES
-from pipeline.sg3k.shards import AuthenticGroup, write_split_shards
+from pipeline.sg3k.shards import SAMPLE_FEATURES_3K, AuthenticGroup, write_split_shards
 from pipeline.sg3k.simulate import SOURCE as SIMULATED
 from pipeline.sg3k.simulate import AnnotatorModel, reference_answers, simulate_ratings
 from pipeline.sg3k.store import progress, read_ratings
@@ -130,7 +130,7 @@ def shard_build(build: Path, out: Path) -> Path:
         raise ValueError(f"{build}: no ROI has enough ratings to be labelled ({AGGREGATION_NAME} lists them)")
     write_split_shards(out, groups)
     title = "SEAGULL-3k (SIMULATED annotators: demo only)" if simulated else "SEAGULL-3k"
-    card = shards.finalize(out, title=title)
+    card = shards.finalize(out, title=title, features=SAMPLE_FEATURES_3K)
     with open(card, "a") as handle:
         handle.write("\n" + card_section(summary, simulated))
     return card

@@ -21,6 +21,16 @@ import numpy as np
 from pipeline.instructions import make_instructions
 from pipeline.records import ROI
 from pipeline.shards import ShardConfig, write_chunk
+from pipeline.shards.features import (
+    BOOL,
+    FLOAT,
+    INT,
+    ROI_FIELDS,
+    SAMPLE_FEATURES,
+    SAMPLE_JSON,
+    STRING,
+    require_declared,
+)
 from pipeline.shards.format import FORMAT_VERSION, IMAGE_EXT, JSON_EXT, dump_json, encode_image
 from pipeline.split import SPLITS
 from pipeline.taxonomy import sample_key
@@ -31,6 +41,49 @@ PREFIX = "seagull3k"
 # Shard numbers a split's chunk owns: train 0.., test SHARDS_PER_SPLIT.. (968 images at 1,024 px
 # are ~1.5 GB of PNG, so a split needs a few 1 GB shards).
 SHARDS_PER_SPLIT = 16
+
+# The sample's declared types (pipeline.shards.features), published by the card: the 100w fields
+# less the ISP and the metric's raw scores, with the ratings' aggregates and the 3k provenance.
+ROI_FIELDS_3K = {
+    **{name: kind for name, kind in ROI_FIELDS.items() if name not in ("quality_raw", "importance_drop")},
+    "quality_mos": FLOAT,
+    "importance_mos": FLOAT,
+    "n_ratings": INT,
+    "distortions": [
+        {
+            "type": STRING,
+            "severity": FLOAT,
+            "severity_level": STRING,
+            "mean_level": FLOAT,
+            "votes_absent": INT,
+        }
+    ],
+}
+COMPONENT = {"name": STRING, "checkpoint": STRING, "sha256": STRING}
+PROVENANCE_3K = {
+    "dataset": STRING,
+    "annotators": STRING,
+    "rating_sources": [STRING],
+    # pipeline.sg3k.aggregate.AggregationRules
+    "aggregation_rules": {
+        "min_ratings": INT,
+        "absent_level": INT,
+        "absent_on_tie": BOOL,
+        "severity_over": STRING,
+        "score_max": FLOAT,
+    },
+    # the ROI file's components (pipeline.masks.base.Provenance.to_json); detector null without one
+    "segmenter": COMPONENT,
+    "detector": COMPONENT,
+    "source_file": STRING,
+}
+SAMPLE_JSON_3K = {
+    **{name: kind for name, kind in SAMPLE_JSON.items() if name != "isp"},
+    "provenance": PROVENANCE_3K,
+    "rois": [ROI_FIELDS_3K],
+    "dataset": STRING,
+}
+SAMPLE_FEATURES_3K = {**SAMPLE_FEATURES, "json": SAMPLE_JSON_3K}
 
 
 @dataclass(frozen=True)
@@ -77,6 +130,7 @@ def encode_authentic(group: AuthenticGroup, compression: int) -> list[dict[str, 
         "split": group.split,
         "dataset": DATASET,
     }
+    require_declared(record, SAMPLE_JSON_3K, "SAMPLE_JSON_3K (pipeline/sg3k/shards.py)")
     return [{"__key__": key, IMAGE_EXT: encode_image(group.image, compression), JSON_EXT: dump_json(record)}]
 
 

@@ -6,6 +6,8 @@ to regenerate. Figures are drawn with matplotlib's object API (no pyplot, no glo
 
 from __future__ import annotations
 
+import re
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -15,13 +17,16 @@ from matplotlib.figure import Figure
 from matplotlib.ticker import MaxNLocator
 
 from pipeline.levels import LEVEL_WORDS
+from pipeline.shards.features import SAMPLE_FEATURES, hub_features
 from pipeline.shards.manifest import MANIFEST_NAME, read_manifest
+from pipeline.split import SPLITS
 from pipeline.taxonomy import CLEAN, DISTORTION_TYPES
 
 CARD_NAME = "README.md"
 QUALITY_FIGURE = "quality_vs_level.png"
 HISTOGRAM_FIGURE = "label_histograms.png"
 RAISE_HOME = "http://loki.disi.unitn.it/RAISE/"
+SPLIT_SHARD = re.compile(r"-(train|test)-\d+\.tar$")  # a shard that holds one split only
 # The Hub's size categories (upper bounds in samples), smallest first.
 SIZE_CATEGORIES = (
     (1_000, "n<1K"),
@@ -32,18 +37,25 @@ SIZE_CATEGORIES = (
 )
 
 
-def write_card(out_dir: Path, stats: list[Any], title: str = "SEAGULL-100w") -> Path:
+def write_card(
+    out_dir: Path,
+    stats: list[Any],
+    title: str = "SEAGULL-100w",
+    features: Mapping[str, Any] | None = SAMPLE_FEATURES,
+) -> Path:
     """Write README.md (and its two figures) into the shard directory; return the card's path.
 
     Args:
         out_dir: the shard directory, with manifest.parquet already merged.
         stats: the `ShardStats` of every shard of the build.
         title: the card's heading.
+        features: the samples' declared types (`pipeline.shards.features`); None leaves them to
+            the reader's inference (a sample format without a declaration, e.g. SEAGULL-3k's).
     """
     out_dir = Path(out_dir)
     frame = read_manifest(out_dir).to_pandas()
     labelled = frame.dropna(subset=["quality"])
-    metadata = front_matter(sum(s.count for s in stats), title)
+    metadata = front_matter(sum(s.count for s in stats), title, features, [s.shard for s in stats])
     sections = [
         "---\n" + yaml.safe_dump(metadata, sort_keys=False, allow_unicode=True) + "---\n",
         f"# {title}\n",
@@ -68,18 +80,25 @@ def write_card(out_dir: Path, stats: list[Any], title: str = "SEAGULL-100w") -> 
     return path
 
 
-def front_matter(n_samples: int, title: str = "SEAGULL-100w") -> dict[str, Any]:
+def front_matter(
+    n_samples: int,
+    title: str = "SEAGULL-100w",
+    features: Mapping[str, Any] | None = SAMPLE_FEATURES,
+    shards: Sequence[str] = (),
+) -> dict[str, Any]:
     """The card's YAML metadata in the Hugging Face Hub's conventions.
 
     `configs` make `datasets.load_dataset(folder)` read the tars with its webdataset builder (one
-    sample per image: `png`, `json`) rather than whatever JSON or parquet files it finds. The manifest
-    is not a second config: `datasets` (5.2) infers one builder for all configs of a folder from the
-    first, so a parquet config next to tar configs is read as tars and fails; the card shows
+    sample per image: `png`, `json`) rather than whatever JSON or parquet files it finds, and
+    `dataset_info: features` gives it the samples' types instead of inferring them from the first
+    five samples (`pipeline.shards.features`). The manifest is not a second config: `datasets` (5.2)
+    infers one builder for all configs of a folder from the first config's files, so a parquet
+    config next to the tars is opened as a tar (`tarfile.ReadError: invalid header`); the card shows
     `load_dataset("parquet", data_files=...)` for it instead. The Hub has no licence id for RAISE's
-    terms, hence "other".
+    terms, hence "other". `shards` (the tars' names) decide the splits: see `hub_splits`.
     """
     size = next((name for bound, name in SIZE_CATEGORIES if n_samples < bound), "n>10M")
-    return {
+    metadata = {
         "pretty_name": title,
         "license": "other",
         "license_name": "raise-research-non-commercial",
@@ -87,10 +106,22 @@ def front_matter(n_samples: int, title: str = "SEAGULL-100w") -> dict[str, Any]:
         "task_categories": ["image-text-to-text", "visual-question-answering"],
         "tags": ["image-quality-assessment", "roi", "webdataset", "raw-images"],
         "size_categories": [size],
-        "configs": [
-            {"config_name": "default", "default": True, "data_files": [{"split": "train", "path": "*.tar"}]}
-        ],
+        "configs": [{"config_name": "default", "default": True, "data_files": hub_splits(shards)}],
     }
+    if features is not None:
+        metadata["dataset_info"] = {"features": hub_features(features)}
+    return metadata
+
+
+def hub_splits(shards: Sequence[str]) -> list[dict[str, str]]:
+    """The card's `data_files`: one Hub split per split that has its own shards (SEAGULL-3k's
+    `<prefix>-train-*.tar`, `<prefix>-test-*.tar`); otherwise every tar in `train`, as for SEAGULL-100w,
+    whose shards hold both splits (each sample's `split` field and the manifest tell them apart)."""
+    found = [SPLIT_SHARD.search(name) for name in shards]
+    if not shards or not all(found):
+        return [{"split": "train", "path": "*.tar"}]
+    present = {match.group(1) for match in found}
+    return [{"split": split, "path": f"*-{split}-*.tar"} for split in SPLITS if split in present]
 
 
 def _counts(stats: list[Any], frame: pd.DataFrame) -> str:
@@ -227,14 +258,15 @@ def _usage(stats: list[Any]) -> str:
         f"for s in wds.WebDataset('{example}', shardshuffle=False).decode('rgb'):\n"
         "    image, record = s['png'], s['json']  # HxWx3 float, dict\n"
         "```\n\n"
-        "Hugging Face `datasets` (the card's `configs` select the tars):\n\n"
+        "Hugging Face `datasets` (the card's `configs` select the tars, `dataset_info` declares their "
+        "types: null only where a value is absent, e.g. the severity of a clean ROI):\n\n"
         "```python\n"
+        "import os\n"
         "import datasets\n"
-        "samples = datasets.load_dataset('.', split='train')  # png (PIL image), json (dict)\n"
+        "here = os.getcwd()  # this folder (`datasets` needs a named one, not '.'); on the Hub: 'USER/NAME'\n"
+        "samples = datasets.load_dataset(here, split='train')  # png (PIL image), json (dict)\n"
         f"rows = datasets.load_dataset('parquet', data_files='{MANIFEST_NAME}', split='train')  # (image, ROI)\n"
-        "```\n\n"
-        "The Hub's one split, `train`, holds every sample of the build, in shard order "
-        "(reference, then type, then level): shuffle, or pick from the manifest, for an unbiased subset.\n\n"
+        "```\n\n" + _splits_note(stats) + "\n\n"
         "## Licence\n\n"
         f"The images are rendered from RAW files of RAISE ({RAISE_HOME}; Dang-Nguyen et al., ACM MMSys 2015), "
         "which may be used for non-commercial research only: read the terms on the RAISE page. "
@@ -242,6 +274,17 @@ def _usage(stats: list[Any]) -> str:
         "The SEAGULL code that made them is Apache-2.0; that licence does not cover the images.\n\n"
         + _stats_block(stats)
     )
+
+
+def _splits_note(stats: list[Any]) -> str:
+    splits = [entry["split"] for entry in hub_splits([s.shard for s in stats])]
+    if splits == ["train"]:
+        return (
+            "The Hub's one split, `train`, holds every sample of the build, in shard order "
+            "(reference, then type, then level): shuffle, or pick from the manifest, for an unbiased "
+            "subset; each sample's `split` field (and the manifest's) holds the 80/20 train/test split."
+        )
+    return "The Hub's splits are the shards' own: " + ", ".join(f"`{split}`" for split in splits) + "."
 
 
 def _stats_block(stats: list[Any]) -> str:

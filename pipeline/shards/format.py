@@ -28,6 +28,7 @@ import cv2
 import numpy as np
 
 from pipeline.records import ROI, Variant
+from pipeline.shards.features import require_declared
 from pipeline.split import split_of
 from pipeline.taxonomy import DISTORTION_TYPES, sample_key
 
@@ -161,6 +162,7 @@ def _sample(key, group, dist_type, level, image, rois, compression, isp=None) ->
     }
     if isp is not None:  # the ISP parameter that made a distorted image (Variant.isp)
         record["isp"] = isp
+    require_declared(record)
     return {"__key__": key, IMAGE_EXT: encode_image(image, compression), JSON_EXT: dump_json(record)}
 
 

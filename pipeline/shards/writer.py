@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -25,6 +25,7 @@ import webdataset as wds
 
 from pipeline.atomic_io import atomic_file, write_text_atomic
 from pipeline.shards.card import write_card
+from pipeline.shards.features import SAMPLE_FEATURES
 from pipeline.shards.format import FORMAT_VERSION, REFERENCE_TYPE, RefGroup, encode_group
 from pipeline.shards.manifest import (
     manifest_part_path,
@@ -284,11 +285,17 @@ def list_stats(out_dir: Path) -> list[ShardStats]:
     return [read_stats(path) for path in sorted(Path(out_dir).glob(f"*{STATS_SUFFIX}"))]
 
 
-def finalize(out_dir: Path, chunks: Iterable[int] | None = None, title: str = "SEAGULL-100w") -> Path:
+def finalize(
+    out_dir: Path,
+    chunks: Iterable[int] | None = None,
+    title: str = "SEAGULL-100w",
+    features: Mapping[str, Any] | None = SAMPLE_FEATURES,
+) -> Path:
     """End of a build: merge the manifest parts (all, or those of `chunks`) into manifest.parquet
-    and write the dataset card; return the card's path (README.md in out_dir).
+    and write the dataset card; return the card's path (README.md in out_dir). `features`: the
+    samples' types the card declares (`pipeline.shards.features`; None for another sample format).
 
     Temporaries of killed writers are not touched here: another build may own them. The build
     sweeps those of dead builds once it holds the folder's lock (`pipeline.build_folder`)."""
     merge_manifest(out_dir, chunks)
-    return write_card(out_dir, list_stats(out_dir), title=title)
+    return write_card(out_dir, list_stats(out_dir), title=title, features=features)

@@ -116,9 +116,7 @@ def shard_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     for ref_id, photo, variants, masks, labels in make_groups():
         rois = [ROI.from_mask(i, "object", m, 0.9, "test") for i, m in enumerate(masks)]
         groups.append(
-            RefGroup(
-                ref_id, photo, [Variant(t, lv, im) for t, lv, im in variants], rois, labels, {"test": True}
-            )
+            RefGroup(ref_id, photo, [Variant(t, lv, im) for t, lv, im in variants], rois, labels, {"seed": 0})
         )
     write_chunk(out, 0, groups, ShardConfig())
     return out

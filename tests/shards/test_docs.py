@@ -1,6 +1,6 @@
 """The documentation's shard-reading snippets run as written against a small build.
 
-Every ```python block of README.md and docs/shards.md that reads shards (roi_dataset, webdataset,
+Every ```python block of README.md and docs/*.md that reads shards (roi_dataset, webdataset,
 the manifest, `datasets`) and every ```bash block that runs `seagull verify|publish` is executed in a
 folder where `shards/` is a finished build, so a snippet that names missing shards, skips a needed
 transform or uses a renamed field fails here.
@@ -18,7 +18,7 @@ import pytest
 
 ROOT = Path(__file__).parents[2]
 DOCS = ROOT / "docs" / "shards.md"
-PAGES = (ROOT / "README.md", DOCS)
+PAGES = (ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md")))  # every page: a new snippet is covered
 READS = re.compile(r"roi_dataset\(|WebDataset\(|read_parquet\(|load_dataset\(")
 # shell blocks made only of `seagull verify|publish` commands (and comments): the build's own blocks
 # (sample, render, build ...) are not shard reading and take minutes
@@ -105,3 +105,39 @@ def test_documented_provenance_matches_a_sample(built):
     assert isinstance(provenance["segmenter"], str) and isinstance(provenance["detector"], str)
     assert set(provenance["weights"]) == {"segmenter", "detector", "metric"}
     assert all(set(entry) == {"file", "sha256"} for entry in provenance["weights"].values())
+
+
+def test_the_cards_snippets_run_in_the_shard_folder(built, tmp_path, monkeypatch):
+    """The dataset card (README.md of the shard folder, what the Hub shows) reads the folder it is in."""
+    datasets = pytest.importorskip("datasets")
+    monkeypatch.setattr(datasets.config, "HF_DATASETS_CACHE", tmp_path / "hf-cache")
+    monkeypatch.chdir(built)
+    card = (built / "README.md").read_text()
+    snippets = re.findall(r"```python\n(.*?)```", card, re.S)
+    assert len(snippets) == 3  # loader, plain webdataset, datasets
+    for index, code in enumerate(snippets):
+        namespace: dict = {"__name__": "__card__"}
+        exec(compile(code, f"card snippet {index}", "exec"), namespace)  # noqa: S102 - the card's own example
+    assert len(namespace["samples"]) == 3 + 18 and len(namespace["rows"]) == 2 * 6 * 3 + 6
+
+
+def _names(spec, found=None) -> set[str]:
+    found = set() if found is None else found
+    if isinstance(spec, dict):
+        for name, value in spec.items():
+            found.add(name)
+            _names(value, found)
+    elif isinstance(spec, list):
+        _names(spec[0], found)
+    return found
+
+
+def test_documented_sample_json_names_the_declared_fields():
+    """docs/shards.md's sample JSON and the types the card declares (SAMPLE_JSON) name the same fields."""
+    from pipeline.shards.features import ISP, SAMPLE_JSON
+
+    text = DOCS.read_text()
+    example = re.search(r"```json\n(.*?)```", text[text.index("## Sample format") :], re.S).group(1)
+    documented = set(re.findall(r'"(\w+)":', example))
+    blur = {**SAMPLE_JSON, "isp": {**ISP, "params": {"radius": ISP["params"]["radius"]}}}  # the example's
+    assert documented == _names(blur)
