@@ -4,6 +4,7 @@ and misshapen tensors fail with their names; `assess` answers from it; export ->
 
 from __future__ import annotations
 
+import json
 import math
 
 import numpy as np
@@ -391,3 +392,18 @@ def test_export_then_load_gives_identical_logits(samples, tmp_path, fast_config)
     saved = torch.load(tmp_path / "release" / NON_LORA)
     assert all(name.startswith(PREFIX) for name in saved)
     assert PREFIX + "model.embed_tokens.weight" in saved  # the tiny config trains embeddings in full
+
+
+def test_evaluate_scores_shards_with_the_release(release, shard_dir, tmp_path):
+    paths, _, _ = release
+    (tmp_path / "release.yaml").write_text(
+        f"weights: {paths.weights}\nbase: {paths.base}\nencoder_weights: {paths.encoder_weights}\nconfig: tiny\n"
+    )
+    args = ["evaluate", "--release", str(tmp_path / "release.yaml"), "--shards", str(shard_dir)]
+    args += ["--out", str(tmp_path / "eval"), "--split", "all", "--limit", "2", "--baseline", "none"]
+    result = CliRunner().invoke(main, [*args, "--dtype", "fp32", "--device", "cpu"])
+    assert result.exit_code == 0, result.output
+    predictions = (tmp_path / "eval" / "predictions.jsonl").read_text().splitlines()
+    assert len(predictions) == 2
+    for line in predictions:
+        assert json.loads(line)["prediction"]["quality_level"] in LEVEL_WORDS["quality"]
