@@ -407,3 +407,60 @@ def test_evaluate_scores_shards_with_the_release(release, shard_dir, tmp_path):
     assert len(predictions) == 2
     for line in predictions:
         assert json.loads(line)["prediction"]["quality_level"] in LEVEL_WORDS["quality"]
+
+
+def test_demo_loads_the_release_and_asks_in_its_prompt_wording(release, samples, monkeypatch):
+    from model import scoring
+    from model.prompts import prompt_style
+    from seagull.demo.assessor import assess_roi, load_model
+
+    paths, tensors, _ = release
+    loaded = load_model(
+        None,
+        weights=str(paths.weights),
+        base=str(paths.base),
+        encoder_weights=str(paths.encoder_weights),
+        config_name="tiny",
+        prompts="authors",
+        dtype="fp32",
+    )
+    assert loaded.model.config.prompts == "authors"
+    assert "release" in loaded.description and "'authors'" in loaded.description and loaded.meaningful
+    state = loaded.model.state_dict()
+    for authors, ours in TENSOR_TABLE.items():  # the release's tensors, not a fresh model's
+        torch.testing.assert_close(state[ours], tensors[authors], rtol=0, atol=0, msg=authors)
+    questions = []
+    closed_set = scoring.closed_set_probabilities
+    monkeypatch.setattr(
+        scoring,
+        "closed_set_probabilities",
+        lambda model, tok, items, question, *rest: (
+            questions.append(question) or closed_set(model, tok, items, question, *rest)
+        ),
+    )
+    pixels = (samples[0]["image"].permute(1, 2, 0).numpy() * 255).astype(np.uint8)
+    answers = assess_roi(loaded, pixels, samples[0]["masks"][0].numpy().astype(bool))
+    assert answers["quality"]["word"] in LEVEL_WORDS["quality"]
+    assert set(answers["quality"]["probabilities"]) == set(LEVEL_WORDS["quality"])
+    authors = prompt_style("authors").questions
+    assert questions and set(questions) <= set(authors.values())  # never the paper's wording
+    assert authors["distortion"] in questions  # the distortion bar charts too
+
+
+def test_demo_load_of_a_broken_release_names_the_tensor(release, tmp_path):
+    from seagull.demo.assessor import ModelSlot, load_model
+    from seagull.demo.session import DemoError
+
+    paths = _broken_release(release, tmp_path, lambda s: s.pop(PREFIX + "mask_extractor.sa.q_proj.bias"))
+    slot = ModelSlot(
+        lambda: load_model(
+            None,
+            weights=str(paths.weights),
+            base=str(paths.base),
+            encoder_weights=str(paths.encoder_weights),
+            config_name="tiny",
+        )
+    ).start()
+    assert slot.wait(120)
+    with pytest.raises(DemoError, match="'mask_extractor.sa.q_proj.bias' is missing"):
+        slot.get()
