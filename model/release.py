@@ -26,6 +26,7 @@ from typing import Any
 import torch
 
 from model.config import LoRAConfig, ModelConfig, create_config, parse_config
+from model.encoder import EncoderWeightsError
 from model.llm import LORA_TARGETS, build_llm
 from model.seagull import Seagull
 from model.tokenizer import load_tokenizer
@@ -270,7 +271,10 @@ def load_release(
     config = release_config(paths, config, prompts)
     tokenizer = load_tokenizer(config.tokenizer_path)
     llm = build_llm(config.llm, tokenizer, dtype=dtype)
-    model = Seagull(config, tokenizer, llm=llm)
+    try:
+        model = Seagull(config, tokenizer, llm=llm)
+    except EncoderWeightsError as error:  # the encoder file is part of the release: same error type
+        raise ReleaseError(str(error)) from error
     folder = Path(paths.weights)
     state = convert_non_lora(
         torch.load(folder / NON_LORA, map_location="cpu", weights_only=True), model, folder / NON_LORA

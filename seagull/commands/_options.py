@@ -14,13 +14,18 @@ run_dir_option = click.option(
 def model_source_options(command):
     """--run, or the authors' release (--weights, --base, --encoder-weights or --release FILE),
     with --config, --prompts and --dtype; read back by `load_model_from_options`."""
+    run = click.option(
+        "--run",
+        "run_dir",
+        type=click.Path(file_okay=False, exists=True),
+        help="A `seagull train` --out folder.",
+    )
+    return run(release_source_options(command))
+
+
+def release_source_options(command):
+    """The release options of `model_source_options` without --run (for commands with their own)."""
     options = [
-        click.option(
-            "--run",
-            "run_dir",
-            type=click.Path(file_okay=False, exists=True),
-            help="A `seagull train` --out folder.",
-        ),
         click.option(
             "--weights",
             type=click.Path(file_okay=False, exists=True),

@@ -1,8 +1,9 @@
 """The model side of the demo: load a model once (in the background), then answer for one ROI.
 
-`load_model` is the one place the demo turns a `--run` folder into a model: another source of
-weights (the authors' released checkpoint, once `seagull assess` can load it) plugs in there.
-The answers reuse `model.scoring` (Q-Align closed-set scores, greedy distortion answer) as
+`load_model` is the one place the demo turns its options into a model: a `--run` folder, or a
+release (the authors' SEAGULL-7B or a `seagull export`) named as `seagull assess` names it
+(--weights/--base/--encoder-weights or --release FILE, with --config, --prompts, --dtype), loaded
+by the same code. The answers reuse `model.scoring` (Q-Align closed-set scores, greedy distortion answer) as
 `seagull assess` does; the distortion bar charts add two closed sets read at the distortion
 answer ("This region has <severity> <type> distortion."): its severity word and its type.
 """
@@ -45,15 +46,23 @@ class LoadedModel:
     meaningful: bool
 
 
-def load_model(run_dir: Path, device: str = "cpu") -> LoadedModel:
-    """The demo's model from a `seagull train --out` folder (see module docstring).
+def load_model(run_dir: Path | None, device: str = "cpu", **release: Any) -> LoadedModel:
+    """The demo's model from a `seagull train --out` folder or a release (see module docstring).
+
+    Args:
+        run_dir: the run folder; None when `release` names one.
+        release: the options of seagull.commands._options.release_source_options (weights, base,
+            encoder_weights, release_file, config_name, prompts, dtype).
 
     Raises:
         FileNotFoundError: no such folder, or not a finished run (the message says what to do).
+        click.ClickException: a release that does not load (the message names the file and tensor).
     """
-    if not run_dir.is_dir():
+    if release.get("weights") or release.get("release_file"):
+        return _load_release(device, release)
+    if run_dir is None or not run_dir.is_dir():
         raise FileNotFoundError(
-            f"no run folder {run_dir}: train one with `make train` or start the demo with --run DIR"
+            f"no run folder {run_dir}: train one with `make train` or start the demo with --run DIR or --weights DIR"
         )
     from model.train import load_trained  # after the check: importing the model stack takes seconds
 
@@ -63,6 +72,25 @@ def load_model(run_dir: Path, device: str = "cpu") -> LoadedModel:
     description = (
         f"run {run_dir} (config {config.name!r}, "
         f"{'random base weights' if random_base else 'LLM ' + str(config.llm.path)})"
+    )
+    return LoadedModel(model, tokenizer, description, meaningful=not random_base)
+
+
+def _load_release(device: str, release: dict[str, Any]) -> LoadedModel:
+    from model.release import BASE_DIR, NON_LORA
+    from seagull.commands._options import load_model_from_options
+
+    options = {"base": None, "encoder_weights": None, "config_name": None, "prompts": None, "dtype": "bf16"}
+    options |= {"weights": None, "release_file": None, **release}
+    model, tokenizer = load_model_from_options(None, device=device, **options)
+    config = model.config
+    source = release.get("weights") or release.get("release_file")
+    # Only an export of a run with random base weights (tiny) carries its base LLM inside the release.
+    base = Path(config.llm.path)
+    random_base = base.name == BASE_DIR and (base.parent / NON_LORA).exists()
+    description = (
+        f"release {source} (config {config.name!r}, LLM {config.llm.path}, "
+        f"prompts {config.prompts!r}, {options['dtype']})"
     )
     return LoadedModel(model, tokenizer, description, meaningful=not random_base)
 
@@ -175,14 +203,14 @@ def distortions_in(answer: str) -> list[dict[str, str | None]]:
 
 
 def _closed_set(loaded: LoadedModel, item: dict, prefix: str, words: tuple[str, ...]) -> dict[str, float]:
+    from model.prompts import prompt_style
     from model.scoring import closed_set_probabilities
-    from pipeline.instructions import load_templates
 
     tokenizer = loaded.tokenizer
     ids = [tokenizer(" " + word, add_special_tokens=False)["input_ids"][0] for word in words]
     if len(set(ids)) != len(ids):
         return {}  # a shared first token: no honest closed set over these words
-    templates = load_templates()
-    question = templates.region_prefix + templates.air_questions["distortion"]
+    # the wording the model answers in: the authors' for their release, the paper's for a run
+    question = prompt_style(loaded.model.config.prompts).questions["distortion"]
     row = closed_set_probabilities(loaded.model, tokenizer, [item], question, prefix, ids)[0]
     return dict(zip(words, map(float, row), strict=True))

@@ -70,3 +70,16 @@ def test_tiny_run_answers_and_says_they_are_not_meaningful(tiny_run):
         result["quality"]["probabilities"], key=result["quality"]["probabilities"].get
     )
     assert sum(result["distortion"]["type_probabilities"].values()) == pytest.approx(1, abs=1e-4)
+
+
+def test_demo_takes_a_release_or_a_run_not_both(tmp_path):
+    from click.testing import CliRunner
+
+    from seagull.cli import main
+
+    runner = CliRunner()
+    help_text = runner.invoke(main, ["demo", "--help"]).output
+    assert all(option in help_text for option in ("--weights", "--base", "--encoder-weights", "--release"))
+    assert all(option in help_text for option in ("--prompts", "--dtype", "--config"))
+    both = runner.invoke(main, ["demo", "--run", str(tmp_path), "--weights", str(tmp_path)])
+    assert both.exit_code == 2 and "either --run" in both.output

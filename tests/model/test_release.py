@@ -4,6 +4,7 @@ and misshapen tensors fail with their names; `assess` answers from it; export ->
 
 from __future__ import annotations
 
+import json
 import math
 
 import numpy as np
@@ -81,7 +82,20 @@ def release(tmp_path_factory):
     llm.save_pretrained(root / "vicuna")
     tokenizer.save_pretrained(root / "vicuna")
     torch.manual_seed(2)
-    torch.save(FrozenEncoder(config.encoder).trunk_state_dict(), root / "open_clip_pytorch_model.bin")
+    clip = FrozenEncoder(config.encoder).trunk_state_dict()
+    # The rest of an OpenCLIP file, which the trunk does not use: the image projection head
+    # (convnext_large_d_320's MLP) and the text tower.
+    clip.update(
+        {
+            "visual.head.mlp.fc1.weight": torch.randn(64, 128),
+            "visual.head.mlp.fc1.bias": torch.randn(64),
+            "visual.head.mlp.fc2.weight": torch.randn(32, 64),
+            "token_embedding.weight": torch.randn(10, 32),
+            "transformer.resblocks.0.attn.in_proj_weight": torch.randn(96, 32),
+            "logit_scale": torch.tensor(4.6),
+        }
+    )
+    torch.save(clip, root / "open_clip_pytorch_model.bin")
     shapes = authors_shapes(
         channels=(16, 32, 64, 128),
         positions=(32 * 32, 16 * 16, 8 * 8, 4 * 4),
@@ -123,6 +137,19 @@ def test_every_release_tensor_lands_in_its_parameter(release, loaded):
     for name, value in adapter.items():
         ours = "llm." + name.replace(".weight", ".default.weight")
         torch.testing.assert_close(state[ours], value, rtol=0, atol=0, msg=name)
+    clip = torch.load(release[0].encoder_weights)
+    trunk = {name for name in clip if name.startswith("visual.trunk.")}
+    assert {f"visual.trunk.{name}" for name in model.encoder.backbone.state_dict()} == trunk
+    for name, value in model.encoder.backbone.state_dict().items():
+        torch.testing.assert_close(value, clip[f"visual.trunk.{name}"], rtol=0, atol=0, msg=name)
+    from safetensors.torch import load_file as load_base
+
+    base = load_base(release[0].base / "model.safetensors")
+    for name, value in base.items():  # the frozen LLM: under peft's wrapper, LoRA'd layers as base_layer
+        ours = [f"llm.base_model.model.{name}", f"llm.base_model.model.{name[:-7]}.base_layer.weight"]
+        torch.testing.assert_close(
+            state[next(n for n in ours if n in state)], value, rtol=0, atol=0, msg=name
+        )
 
 
 def _linear(t, x, name):
@@ -243,6 +270,79 @@ def test_missing_extra_or_misshapen_tensor_fails_with_its_name(release, tmp_path
         load_release(paths, release[2], dtype=torch.float32)
 
 
+def _edited_copy(source, target, edit):
+    from safetensors.torch import load_file, save_file
+
+    if source.suffix == ".safetensors":
+        state = load_file(source)
+        edit(state)
+        save_file(state, target)
+    else:
+        state = torch.load(source)
+        edit(state)
+        torch.save(state, target)
+
+
+LORA_Q = "base_model.model.model.layers.1.self_attn.q_proj.lora_A.weight"
+
+
+@pytest.mark.parametrize(
+    ("edit", "message"),
+    [
+        (
+            lambda s: s.pop(LORA_Q),
+            r"LoRA tensor for 'llm\.base_model\.model\.model\.layers\.1\.self_attn\.q_proj",
+        ),
+        (
+            lambda s: s.__setitem__(
+                "base_model.model.model.layers.0.self_attn.rotary.lora_A.weight", torch.zeros(1)
+            ),
+            "'base_model.model.model.layers.0.self_attn.rotary.lora_A.weight' has no place",
+        ),
+        (lambda s: s.__setitem__(LORA_Q, torch.zeros(4, 7)), rf"'{LORA_Q}' has shape \(4, 7\)"),
+    ],
+)
+def test_broken_adapter_fails_with_the_tensor_name(release, tmp_path, edit, message):
+    paths = release[0]
+    folder = tmp_path / "adapter"
+    folder.mkdir()
+    for name in (NON_LORA, "adapter_config.json"):
+        (folder / name).write_bytes((paths.weights / name).read_bytes())
+    _edited_copy(paths.weights / "adapter_model.safetensors", folder / "adapter_model.safetensors", edit)
+    with pytest.raises(ReleaseError, match=message):
+        load_release(ReleasePaths(folder, paths.base, paths.encoder_weights), release[2], dtype=torch.float32)
+
+
+@pytest.mark.parametrize(
+    ("edit", "message"),
+    [
+        (
+            lambda s: s.pop("visual.trunk.stages.2.blocks.0.conv_dw.weight"),
+            "'visual.trunk.stages.2.blocks.0.conv_dw.weight' of the convnext_atto trunk is missing",
+        ),
+        (
+            lambda s: s.__setitem__("visual.trunk.stages.9.weight", torch.zeros(1)),
+            "'visual.trunk.stages.9.weight' has no place",
+        ),
+        (
+            lambda s: s.__setitem__("visual.trunk.stem.0.weight", torch.zeros(16, 3, 2, 2)),
+            r"'visual.trunk.stem.0.weight' has shape \(16, 3, 2, 2\)",
+        ),
+        (
+            lambda s: s.clear(),
+            "'head.norm.bias' of the convnext_atto trunk is missing",
+        ),  # not a ConvNeXt file
+    ],
+)
+def test_broken_encoder_file_fails_with_the_tensor_name(release, tmp_path, edit, message):
+    # timm's own pretrained loader only warns here and keeps random weights: the model would answer noise.
+    paths = release[0]
+    _edited_copy(paths.encoder_weights, tmp_path / "open_clip_pytorch_model.bin", edit)
+    broken = ReleasePaths(paths.weights, paths.base, tmp_path / "open_clip_pytorch_model.bin")
+    with pytest.raises(ReleaseError, match=message):
+        load_release(broken, release[2], dtype=torch.float32)
+
+
 def test_assess_answers_from_the_release_with_level_words(release, samples, tmp_path):
     paths, _, _ = release
     image = (samples[0]["image"].permute(1, 2, 0).numpy() * 255).astype(np.uint8)
@@ -292,3 +392,75 @@ def test_export_then_load_gives_identical_logits(samples, tmp_path, fast_config)
     saved = torch.load(tmp_path / "release" / NON_LORA)
     assert all(name.startswith(PREFIX) for name in saved)
     assert PREFIX + "model.embed_tokens.weight" in saved  # the tiny config trains embeddings in full
+
+
+def test_evaluate_scores_shards_with_the_release(release, shard_dir, tmp_path):
+    paths, _, _ = release
+    (tmp_path / "release.yaml").write_text(
+        f"weights: {paths.weights}\nbase: {paths.base}\nencoder_weights: {paths.encoder_weights}\nconfig: tiny\n"
+    )
+    args = ["evaluate", "--release", str(tmp_path / "release.yaml"), "--shards", str(shard_dir)]
+    args += ["--out", str(tmp_path / "eval"), "--split", "all", "--limit", "2", "--baseline", "none"]
+    result = CliRunner().invoke(main, [*args, "--dtype", "fp32", "--device", "cpu"])
+    assert result.exit_code == 0, result.output
+    predictions = (tmp_path / "eval" / "predictions.jsonl").read_text().splitlines()
+    assert len(predictions) == 2
+    for line in predictions:
+        assert json.loads(line)["prediction"]["quality_level"] in LEVEL_WORDS["quality"]
+
+
+def test_demo_loads_the_release_and_asks_in_its_prompt_wording(release, samples, monkeypatch):
+    from model import scoring
+    from model.prompts import prompt_style
+    from seagull.demo.assessor import assess_roi, load_model
+
+    paths, tensors, _ = release
+    loaded = load_model(
+        None,
+        weights=str(paths.weights),
+        base=str(paths.base),
+        encoder_weights=str(paths.encoder_weights),
+        config_name="tiny",
+        prompts="authors",
+        dtype="fp32",
+    )
+    assert loaded.model.config.prompts == "authors"
+    assert "release" in loaded.description and "'authors'" in loaded.description and loaded.meaningful
+    state = loaded.model.state_dict()
+    for authors, ours in TENSOR_TABLE.items():  # the release's tensors, not a fresh model's
+        torch.testing.assert_close(state[ours], tensors[authors], rtol=0, atol=0, msg=authors)
+    questions = []
+    closed_set = scoring.closed_set_probabilities
+    monkeypatch.setattr(
+        scoring,
+        "closed_set_probabilities",
+        lambda model, tok, items, question, *rest: (
+            questions.append(question) or closed_set(model, tok, items, question, *rest)
+        ),
+    )
+    pixels = (samples[0]["image"].permute(1, 2, 0).numpy() * 255).astype(np.uint8)
+    answers = assess_roi(loaded, pixels, samples[0]["masks"][0].numpy().astype(bool))
+    assert answers["quality"]["word"] in LEVEL_WORDS["quality"]
+    assert set(answers["quality"]["probabilities"]) == set(LEVEL_WORDS["quality"])
+    authors = prompt_style("authors").questions
+    assert questions and set(questions) <= set(authors.values())  # never the paper's wording
+    assert authors["distortion"] in questions  # the distortion bar charts too
+
+
+def test_demo_load_of_a_broken_release_names_the_tensor(release, tmp_path):
+    from seagull.demo.assessor import ModelSlot, load_model
+    from seagull.demo.session import DemoError
+
+    paths = _broken_release(release, tmp_path, lambda s: s.pop(PREFIX + "mask_extractor.sa.q_proj.bias"))
+    slot = ModelSlot(
+        lambda: load_model(
+            None,
+            weights=str(paths.weights),
+            base=str(paths.base),
+            encoder_weights=str(paths.encoder_weights),
+            config_name="tiny",
+        )
+    ).start()
+    assert slot.wait(120)
+    with pytest.raises(DemoError, match="'mask_extractor.sa.q_proj.bias' is missing"):
+        slot.get()
