@@ -1,12 +1,14 @@
 """Tiny SEAGULL on the CPU: training samples/s (fp32 and bf16), scoring ROIs/s, peak memory (fp32 vs
 bf16-frozen, each measured in its own process), and training ROIs/s with one ROI per conversation against
-several ROIs of an image per conversation.
+all ROIs of an image per conversation (train.rois_per_conversation), with where the time goes.
 
 Samples are synthetic but follow the loader's contract: skimage photographs at 1,024 x 683 px
-(the build's working resolution), two labelled ROIs each, so the cost of resizing and cropping
-is counted. Ratios within one run are what to compare (bf16 / fp32, scoring / training).
+(the build's working resolution), two labelled ROIs each (34, the paper's mean, for the ROIs per
+conversation comparison), so the cost of resizing and cropping is counted. Ratios within one run
+are what to compare (bf16 / fp32, scoring / training, several / one ROI per conversation).
 
 Writes OUT/model.json. Usage: python bench/bench_model.py --out bench/results [--steps 20]
+Only the ROIs per conversation part: ... --only-rois [--rois 34 --steps 4 --rounds 2] (OUT/model_rois.json)
 """
 
 from __future__ import annotations
