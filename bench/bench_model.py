@@ -183,7 +183,10 @@ def _where_the_time_goes(rois: int, repeats: int) -> dict:
     """CPU milliseconds per ROI of each part of a training step on one photo's `rois` ROIs, one ROI per
     conversation vs all in one (split where llm.max_length requires): reading the items (resize,
     mask, crop, instructions), collate (tokenizing), the visual side (encoder, projector, MFE)
-    forward + backward, the LLM forward + backward on the finished embeddings."""
+    forward + backward (of which the frozen encoder's forward), the LLM forward + backward on the
+    finished embeddings, the whole model's forward + backward. Also the wall seconds of a
+    forward + backward of 8 ROIs with 1 and with 2 torch threads, alternated (on a busy machine
+    OpenMP threads wait for each other)."""
     from model.data import collate, shuffled_items
     from model.seagull import build_model
 
@@ -218,6 +221,10 @@ def _where_the_time_goes(rois: int, repeats: int) -> dict:
         def step(batch=batch):
             model(batch).loss.backward()
 
+        def encoder(batch=batch):
+            with torch.no_grad():
+                model.encoder(batch["images"])
+
         parts = {
             "read_items": _timed(
                 lambda layout=layout: list(shuffled_items(samples, layout, 1, 0, 0)), repeats
@@ -226,6 +233,7 @@ def _where_the_time_goes(rois: int, repeats: int) -> dict:
                 lambda items=items: collate(items, tokenizer, model.image_tokens, config.llm.max_length),
                 repeats,
             ),
+            "encoder_fwd": _timed(encoder, repeats),  # frozen: no backward through it
             "visual_fwd_bwd": _timed(visual, repeats),
             "llm_fwd_bwd": _timed(llm, repeats),
             "model_fwd_bwd": _timed(step, repeats),
@@ -237,7 +245,28 @@ def _where_the_time_goes(rois: int, repeats: int) -> dict:
             "padded_tokens": int(batch["attention_mask"].numel()),
             "ms_per_roi": {part: round(1000 * seconds / rois, 1) for part, seconds in parts.items()},
         }
+        if per_conversation == 1:  # 8 of the one-ROI conversations: 2 threads can be slow here
+            eight = collate(items[:8], tokenizer, model.image_tokens, config.llm.max_length)
+            result["wall_s_of_8_rois_fwd_bwd_by_threads"] = _wall_by_threads(
+                lambda eight=eight: model(eight).loss.backward()
+            )
     return result
+
+
+def _wall_by_threads(function, rounds: int = 2) -> dict:
+    """Wall seconds of `function` with 1 and 2 torch threads, alternated `rounds` times."""
+    threads, walls = torch.get_num_threads(), {1: [], 2: []}
+    function()  # warm-up
+    try:
+        for _ in range(rounds):
+            for count in walls:
+                torch.set_num_threads(count)
+                started = time.perf_counter()
+                function()
+                walls[count].append(round(time.perf_counter() - started, 2))
+    finally:
+        torch.set_num_threads(threads)
+    return {f"threads_{count}": values for count, values in walls.items()}
 
 
 def _paper_llm_tokens(rois: int) -> dict:
