@@ -76,6 +76,9 @@ class TrainConfig:
     shard_shuffle: bool = True  # reshuffle each process's shard list every epoch (seeded)
     sample_buffer: int = 1000  # shuffle buffer of samples (JSON + image position: ~50 kB each)
     item_buffer: int = 1000  # shuffle buffer of (sample, ROI) items, so a batch mixes images
+    # ROIs of one image per training conversation (model/regions.py): the encoder runs once for
+    # them and the overview's tokens enter the LLM once. batch_size counts conversations.
+    rois_per_conversation: int = 1
     test_fraction: float = 0.2  # share of reference images held out (pipeline/split.py)
     checkpoint_every: int = 500  # optimizer steps between checkpoints
     log_every: int = 10  # optimizer steps between JSONL log lines
@@ -161,6 +164,10 @@ def _validate(config: ModelConfig, source: Path | str) -> None:
         )
     if not 0.0 <= config.train.test_fraction <= 1.0:
         raise ValueError(f"{source}: train.test_fraction must be in [0, 1], got {config.train.test_fraction}")
+    if config.train.rois_per_conversation < 1:
+        raise ValueError(
+            f"{source}: train.rois_per_conversation must be at least 1, got {config.train.rois_per_conversation}"
+        )
     if config.mfe.width % config.mfe.heads:
         raise ValueError(
             f"{source}: mfe.width {config.mfe.width} must be divisible by mfe.heads {config.mfe.heads}"

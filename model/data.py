@@ -7,8 +7,11 @@ resizes it further to each encoder level); the local-view crop is cut from the f
 image.
 
 Training reads items in a seeded shuffled order (`shuffled_items`, model/sampling.py): each
-process's shards reshuffled per epoch, then a buffer of samples, then a buffer of (sample, ROI)
-items. The order is a function of (seed, epoch) only, so a resumed run skips the items it already
+process's shards reshuffled per epoch, then a buffer of samples, then a buffer of training items.
+A training item is one conversation: one (sample, ROI) with `train.rois_per_conversation` 1, or up
+to k ROIs of one sample with k > 1 (model/regions.py; the sample's labelled ROIs in a seeded order
+per (seed, epoch, key), cut into ceil(n / k) conversations of near-equal size). The order is a
+function of (seed, epoch) only, so a resumed run skips the items (conversations) it already
 consumed (without decoding them) and continues on the same sequence.
 
 Error policy: an ROI without labels (a reference sample, an unlabelled build) is skipped; a
@@ -19,7 +22,9 @@ from __future__ import annotations
 
 import itertools
 import json
+import math
 import random
+import sys
 from collections import OrderedDict
 from collections.abc import Iterable, Iterator
 from typing import Any
@@ -31,6 +36,7 @@ from model.config import ModelConfig
 from model.conversation import IGNORE_INDEX, encode_conversation
 from model.local_view import crop_roi
 from model.readers import light_samples, png_bytes, shard_paths
+from model.regions import fit_to_length, merge_rois, region_inputs
 from model.sampling import buffer_shuffle, epoch_rng, rank_shards, sample_split, split_filter
 from pipeline.instructions import make_instructions
 
@@ -137,7 +143,11 @@ def shuffled_items(
     skip: int = 0,
     limit: int | None = None,
 ) -> Iterator[dict[str, Any]]:
-    """Items of one epoch in the seeded shuffled order, from position `skip` to `limit`.
+    """Training items of one epoch in the seeded shuffled order, from position `skip` to `limit`.
+
+    An item is one conversation: a one-ROI item (`sample_items`' layout) with
+    train.rois_per_conversation 1, else a several-ROI item of one sample (model/regions.merge_rois)
+    whose "members" are the one-ROI items, each with the turns it would have alone.
 
     Args:
         samples: decoded samples (pipeline.shards.loader) or light samples (model/readers.py).
@@ -145,21 +155,60 @@ def shuffled_items(
         limit: items in this epoch (the same on every DDP rank); None: all.
     """
     train = config.train
+    per_conversation = train.rois_per_conversation
     samples = buffer_shuffle(samples, train.sample_buffer, epoch_rng(seed, epoch, "samples"))
-    refs = buffer_shuffle(_labelled_refs(samples), train.item_buffer, epoch_rng(seed, epoch, "items"))
+    refs = buffer_shuffle(
+        _conversation_refs(samples, per_conversation, seed, epoch),
+        train.item_buffer,
+        epoch_rng(seed, epoch, "items"),
+    )
     images = _ImageCache(config)
-    for sample, index in itertools.islice(refs, skip, limit):
-        roi = sample["rois"][index]
+    for sample, indices in itertools.islice(refs, skip, limit):
         image, resized = images.get(sample)
-        item = region_item(image, _mask(sample, index), config, resized=resized)
-        yield _with_conversation(item, sample, roi, stage, seed, epoch)
+        items = [
+            _with_conversation(
+                region_item(image, _mask(sample, index), config, resized=resized),
+                sample,
+                sample["rois"][index],
+                stage,
+                seed,
+                epoch,
+            )
+            for index in indices
+        ]
+        yield items[0] if per_conversation == 1 else merge_rois(items)
+
+
+def _labelled_indices(sample: dict[str, Any]) -> list[int]:
+    return [index for index, roi in enumerate(sample["rois"]) if "quality_level" in roi]
 
 
 def _labelled_refs(samples: Iterable[dict[str, Any]]) -> Iterator[tuple[dict[str, Any], int]]:
     for sample in samples:
-        for index, roi in enumerate(sample["rois"]):
-            if "quality_level" in roi:
-                yield sample, index
+        for index in _labelled_indices(sample):
+            yield sample, index
+
+
+def _conversation_refs(
+    samples: Iterable[dict[str, Any]], per_conversation: int, seed: int, epoch: int
+) -> Iterator[tuple[dict[str, Any], tuple[int, ...]]]:
+    """(sample, ROI indices) of each training conversation: one labelled ROI each with
+    per_conversation 1; else the sample's labelled ROIs in a seeded order (new partners each
+    epoch) cut into ceil(n / k) parts of near-equal size (34 ROIs at k = 8: 7, 7, 7, 7, 6)."""
+    for sample in samples:
+        indices = _labelled_indices(sample)
+        if per_conversation == 1:
+            yield from ((sample, (index,)) for index in indices)
+            continue
+        epoch_rng(seed, epoch, f"rois/{sample['key']}").shuffle(indices)
+        parts = math.ceil(len(indices) / per_conversation)
+        for part in range(parts):
+            yield sample, tuple(indices[part * len(indices) // parts : (part + 1) * len(indices) // parts])
+
+
+def count_conversations(samples: Iterable[dict[str, Any]], per_conversation: int = 1) -> int:
+    """Training items (conversations of up to `per_conversation` ROIs) of one epoch of samples."""
+    return sum(math.ceil(len(_labelled_indices(sample)) / per_conversation) for sample in samples)
 
 
 def _mask(sample: dict[str, Any], index: int) -> torch.Tensor:
@@ -203,11 +252,11 @@ def open_training_samples(
 
 
 def rank_item_counts(urls, config: ModelConfig, world: int = 1, split: str = "train") -> list[int]:
-    """Labelled ROIs of each process's shards (JSON only; a rank's shard set is fixed over epochs)."""
+    """Training items (conversations; = labelled ROIs with train.rois_per_conversation 1) of each
+    process's shards, from the JSON only (a rank's shard set is fixed over epochs)."""
     return [
-        sum(
-            len(list(_labelled_refs([s])))
-            for s in open_training_samples(urls, config, 0, 0, rank, world, split)
+        count_conversations(
+            open_training_samples(urls, config, 0, 0, rank, world, split), config.train.rois_per_conversation
         )
         for rank in range(world)
     ]
@@ -263,7 +312,9 @@ def collate(
 ) -> dict[str, torch.Tensor]:
     """Tokenize and pad a list of items into a batch for model.seagull.Seagull.forward.
 
-    Items may hold several ROIs of their image (model/regions.py).
+    Items may hold several ROIs of their image (model/regions.py); one whose turns exceed
+    `max_length` becomes several conversations of its image (regions.fit_to_length), so the batch
+    may have more rows than `items`.
 
     Returns:
         {"input_ids": int64 (B, T), "labels": int64 (B, T) (IGNORE_INDEX outside answers and on
@@ -271,8 +322,11 @@ def collate(
          "crops": (R, 3, L, L), "roi_counts": (B,), "region_index": (G,)}; padding on the right.
     """
     from model.conversation import GLOBAL_TOKEN
-    from model.regions import region_inputs
 
+    def fits(turns: list[tuple[str, str]]) -> bool:
+        return len(encode_conversation(tokenizer, turns, image_tokens, sys.maxsize).input_ids) <= max_length
+
+    items = [part for item in items for part in fit_to_length(item, fits)]
     encoded = [encode_conversation(tokenizer, item["turns"], image_tokens, max_length) for item in items]
     length = max(len(e.input_ids) for e in encoded)
     pad = tokenizer.pad_token_id

@@ -5,11 +5,16 @@ or several ("masks" (k, S, S), "crops" (k, 3, L, L), "turn_rois": for each turn 
 ROI it asks about). Every `<global><local>` pair in a turn's question names that turn's ROI; the
 model (model/seagull.py) runs the encoder once per image and fills pair g with the tokens of ROI
 `region_index[g]`.
+
+`seagull train` builds such conversations with `train.rois_per_conversation` k > 1
+(model/data.shuffled_items: an image's labelled ROIs, in a seeded order, cut into conversations
+of at most k). A conversation whose turns exceed llm.max_length is cut into several of the same
+image at collate time (`fit_to_length`), so no ROI loses turns to truncation.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
 import torch
@@ -29,14 +34,15 @@ def group_by_image(items: Iterable[dict[str, Any]], max_rois: int) -> Iterator[d
     group: list[dict[str, Any]] = []
     for item in items:
         if group and (item["key"] != group[0]["key"] or len(group) == max_rois):
-            yield _merge(group)
+            yield merge_rois(group)
             group = []
         group.append(item)
     if group:
-        yield _merge(group)
+        yield merge_rois(group)
 
 
-def _merge(group: list[dict[str, Any]]) -> dict[str, Any]:
+def merge_rois(group: list[dict[str, Any]]) -> dict[str, Any]:
+    """One conversation about the ROIs of one-ROI items of the same image, in their order."""
     return {
         "key": group[0]["key"],
         "image": group[0]["image"],
@@ -46,6 +52,36 @@ def _merge(group: list[dict[str, Any]]) -> dict[str, Any]:
         "turn_rois": [index for index, item in enumerate(group) for _ in item["turns"]],
         "members": group,
     }
+
+
+def roi_count(item: dict[str, Any]) -> int:
+    """ROIs of a one-ROI or several-ROI item."""
+    return len(item["masks"]) if "masks" in item else 1
+
+
+def fit_to_length(
+    item: dict[str, Any], fits: Callable[[list[tuple[str, str]]], bool]
+) -> list[dict[str, Any]]:
+    """A several-ROI conversation as few conversations of its image as fit, in ROI order.
+
+    Args:
+        item: a one-ROI or several-ROI item (a one-ROI item is returned as it is: if its own turns
+            do not fit, encode_conversation drops its last turns as before).
+        fits: whether a list of turns, encoded as one conversation, fits llm.max_length.
+
+    Returns:
+        [item] when it fits, else merged items each holding as many consecutive ROIs as fit
+        (at least one).
+    """
+    if "members" not in item or fits(item["turns"]):
+        return [item]
+    parts: list[list[dict[str, Any]]] = [[]]
+    for member in item["members"]:
+        turns = [turn for other in parts[-1] + [member] for turn in other["turns"]]
+        if parts[-1] and not fits(turns):
+            parts.append([])
+        parts[-1].append(member)
+    return [merge_rois(part) for part in parts]
 
 
 def region_inputs(items: list[dict[str, Any]], kept_pairs: list[int]) -> dict[str, torch.Tensor]:

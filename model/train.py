@@ -3,7 +3,9 @@ JSONL logs and checkpoints that resume where a killed run stopped.
 
 Read top to bottom: `train` builds everything (or restores it from `<out>/checkpoint.pt`), then
 `_run_steps` streams items (model/data.shuffled_items: seeded shuffle, the same on a resume),
-accumulates micro-batches and steps the optimizer.
+accumulates micro-batches and steps the optimizer. An item is one conversation: one ROI, or up to
+`train.rois_per_conversation` ROIs of one image (the encoder runs once for them); batch_size and
+the data position count items, the logged samples/s counts ROIs.
 
 Scale: with precision "bf16" the frozen LLM weights are stored in bf16 (the trainable parts stay
 fp32 master weights) and the forward runs under bf16 autocast; `train.gradient_checkpointing`
@@ -14,7 +16,8 @@ a step is the mean over micro-batches (and ranks) of each micro-batch's token-me
 ranks x batch b equals one process with batch b and N-step accumulation on the same items.
 
 A checkpoint holds the trainable parameters (projector, MFE, LoRA, modules_to_save), optimizer,
-scheduler, every RNG state and the data position (epoch, items consumed). Frozen weights are not
+scheduler, every RNG state and the data position (epoch, items consumed, and the
+rois_per_conversation that gives the position its meaning). Frozen weights are not
 saved: they come from their files (paper) or from the seed (tiny, random weights), which is why
 the model is always built under `torch.manual_seed(seed)`.
 """
@@ -40,7 +43,8 @@ from tqdm import tqdm
 from transformers import get_cosine_schedule_with_warmup
 
 from model.config import ModelConfig
-from model.data import collate, shuffled_items
+from model.data import collate, count_conversations, shuffled_items
+from model.regions import roi_count
 from model.seagull import Seagull
 
 CHECKPOINT, WEIGHTS, LOG, RUN = "checkpoint.pt", "trainable.pt", "log.jsonl", "run.json"
@@ -64,7 +68,7 @@ class RunOptions:
 class _State:
     step: int = 0
     epoch: int = 0
-    position: int = 0  # items of `epoch` already consumed
+    position: int = 0  # items (conversations) of `epoch` already consumed
 
 
 SampleSource = Callable[[int], Iterable[dict[str, Any]]]  # epoch -> this rank's samples (decoded or light)
@@ -123,7 +127,8 @@ def train(
     out.mkdir(parents=True, exist_ok=True)
     stage = config.train.stage(options.stage)
     model, tokenizer = prepare_model(config, options)
-    items = total_items if total_items is not None else count_items(samples(0))
+    per_conversation = config.train.rois_per_conversation
+    items = total_items if total_items is not None else count_conversations(samples(0), per_conversation)
     total_steps = _total_steps(
         items, stage.batch_size * stage.grad_accum, stage.epochs, options.max_steps or stage.max_steps
     )
@@ -132,7 +137,11 @@ def train(
     scheduler = get_cosine_schedule_with_warmup(
         optimizer, min(stage.warmup_steps, total_steps // 10 + 1), total_steps
     )
-    state = _restore(out, model, optimizer, scheduler, rank) if (out / CHECKPOINT).exists() else _State()
+    state = (
+        _restore(out, model, optimizer, scheduler, per_conversation, rank)
+        if (out / CHECKPOINT).exists()
+        else _State()
+    )
     if rank == 0:
         _write_run(out, config, options, tokenizer, total_steps)
     return _run_steps(
@@ -178,7 +187,7 @@ def _run_steps(
             loss = _step(model, ddp, tokenizer, micro, optimizer, scheduler, config, options)
             state.step += 1
             state.position += sum(len(m) for m in micro)
-            seen += sum(len(m) for m in micro) * world
+            seen += sum(roi_count(item) for m in micro for item in m) * world  # ROIs, on every rank alike
             bar.update(1)
             bar.set_postfix(loss=f"{loss:.4f}")
             if rank == 0 and (state.step % config.train.log_every == 0 or state.step == total_steps):
@@ -187,14 +196,14 @@ def _run_steps(
                 bar.close()
                 return records  # a simulated kill: no checkpoint, no weights
             if rank == 0 and state.step % config.train.checkpoint_every == 0:
-                _save_checkpoint(out, model, optimizer, scheduler, state)
+                _save_checkpoint(out, model, optimizer, scheduler, state, config)
             if state.step >= total_steps:
                 break
         else:  # the epoch's items ran out
             state.epoch, state.position = state.epoch + 1, 0
     bar.close()
     if rank == 0:
-        _save_checkpoint(out, model, optimizer, scheduler, state)
+        _save_checkpoint(out, model, optimizer, scheduler, state, config)
         torch.save(model.trainable_state(), out / WEIGHTS)
     return records
 
@@ -249,11 +258,6 @@ def _micro_batches(stream: Iterable[dict[str, Any]], size: int, accum: int):
         yield micro
 
 
-def count_items(samples: Iterable[dict[str, Any]]) -> int:
-    """Labelled ROIs (= training items) in one epoch of samples."""
-    return sum(sum("quality_level" in roi for roi in sample["rois"]) for sample in samples)
-
-
 def _total_steps(items: int, per_step: int, epochs: int, cap: int | None) -> int:
     steps = epochs * math.ceil(items / per_step)
     if steps == 0:
@@ -275,12 +279,15 @@ def _log(out: Path, state: _State, loss: float, scheduler, samples_per_s: float)
     return record
 
 
-def _save_checkpoint(out: Path, model: Seagull, optimizer, scheduler, state: _State) -> None:
+def _save_checkpoint(
+    out: Path, model: Seagull, optimizer, scheduler, state: _State, config: ModelConfig
+) -> None:
     checkpoint = {
         "trainable": model.trainable_state(),
         "optimizer": optimizer.state_dict(),
         "scheduler": scheduler.state_dict(),
         "state": asdict(state),
+        "rois_per_conversation": config.train.rois_per_conversation,
         "rng": {"torch": torch.get_rng_state(), "python": random.getstate(), "numpy": np.random.get_state()},
     }
     temporary = out / (CHECKPOINT + ".tmp")
@@ -288,9 +295,22 @@ def _save_checkpoint(out: Path, model: Seagull, optimizer, scheduler, state: _St
     temporary.replace(out / CHECKPOINT)  # atomic: a kill mid-save leaves the previous checkpoint
 
 
-def _restore(out: Path, model: Seagull, optimizer, scheduler, rank: int = 0) -> _State:
-    """Load a checkpoint and drop log lines written after it (the steps a killed run will redo)."""
+def _restore(
+    out: Path, model: Seagull, optimizer, scheduler, rois_per_conversation: int, rank: int = 0
+) -> _State:
+    """Load a checkpoint and drop log lines written after it (the steps a killed run will redo).
+
+    Raises:
+        ValueError: the checkpoint counted its data position in conversations of another size.
+    """
     checkpoint = torch.load(out / CHECKPOINT, map_location="cpu", weights_only=False)
+    saved = checkpoint.get("rois_per_conversation", 1)  # checkpoints before the option: one ROI each
+    if saved != rois_per_conversation:
+        raise ValueError(
+            f"{out / CHECKPOINT} was written with train.rois_per_conversation {saved}, this run has "
+            f"{rois_per_conversation}: its data position counts other items. Resume with "
+            f"rois_per_conversation: {saved} or train into a new --out folder"
+        )
     model.load_trainable_state(checkpoint["trainable"])
     optimizer.load_state_dict(checkpoint["optimizer"])
     scheduler.load_state_dict(checkpoint["scheduler"])

@@ -112,8 +112,10 @@ def command(
     counts = rank_item_counts(shards, config, world, split)
     items = min(counts)  # every rank runs the same number of steps
     if rank == 0:
+        per_conversation = config.train.rois_per_conversation
+        what = "labelled ROIs" if per_conversation == 1 else f"conversations of up to {per_conversation} ROIs"
         click.echo(
-            f"{sum(counts)} labelled ROIs of the {split} split per epoch in {shards} ({items} per process x "
+            f"{sum(counts)} {what} of the {split} split per epoch in {shards} ({items} per process x "
             f"{world}); config {config.name}, stage {stage}, {device}"
         )
 

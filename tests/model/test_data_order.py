@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import random
 
 import pytest
@@ -22,6 +23,10 @@ from pipeline.split import split_of
 
 def _keys(items):
     return [(item["key"], item["roi_id"]) for item in items]
+
+
+def _members(item):
+    return [(m["key"], m["roi_id"]) for m in item.get("members", [item])]
 
 
 def test_shuffle_differs_between_seeds_and_epochs_not_between_reruns(samples):
@@ -50,18 +55,25 @@ def test_buffer_shuffle_keeps_every_element_once():
     assert list(buffer_shuffle(range(5), 0, random.Random(0))) == list(range(5))
 
 
-def test_items_from_shards_equal_items_from_decoded_samples(shard_dir, samples):
-    """Light samples (JSON + PNG position) give the same items as decoded ones, in the same order."""
+@pytest.mark.parametrize("rois_per_conversation", [1, 2])
+def test_items_from_shards_equal_items_from_decoded_samples(shard_dir, samples, rois_per_conversation):
+    """Light samples (JSON + PNG position) give the same items as decoded ones, in the same order
+    (one ROI per conversation, or both ROIs of an image in one)."""
     config = create_config("tiny")
+    config = dataclasses.replace(
+        config, train=dataclasses.replace(config.train, rois_per_conversation=rois_per_conversation)
+    )
     light = list(open_training_samples(shard_dir, config, seed=0, epoch=0, split="all"))
     by_key = {s["key"]: s for s in samples}
     assert sorted(s["key"] for s in light) == sorted(by_key)
     samples = [by_key[s["key"]] for s in light]  # the shard's order (types in taxonomy order)
     from_shards = list(shuffled_items(light, config, stage=1, seed=0, epoch=0))
     decoded = list(shuffled_items(samples, config, stage=1, seed=0, epoch=0))
-    assert _keys(from_shards) == _keys(decoded)
+    assert len(from_shards) == 12 // rois_per_conversation
+    assert [_members(i) for i in from_shards] == [_members(i) for i in decoded]
     for a, b in zip(from_shards, decoded, strict=True):
-        torch.testing.assert_close(a["mask"], b["mask"])
+        assert a["turns"] == b["turns"]
+        torch.testing.assert_close(a.get("masks", a.get("mask")), b.get("masks", b.get("mask")))
         torch.testing.assert_close(a["image"], b["image"], atol=1 / 255, rtol=0)
 
 

@@ -23,15 +23,30 @@ def _unshuffled(config):
     )
 
 
+def _grouped(config, rois_per_conversation):
+    return dataclasses.replace(
+        config, train=dataclasses.replace(config.train, rois_per_conversation=rois_per_conversation)
+    )
+
+
 @pytest.mark.slow
-def test_ddp_on_two_processes_equals_one_process_with_the_same_global_batch(samples, tmp_path, fast_config):
-    """2 ranks x batch 2 == 1 process x batch 2 x 2 accumulated micro-batches, on the same items.
+@pytest.mark.parametrize(("rois_per_conversation", "batch"), [(1, 2), (2, 1)])  # 2 ROIs a micro-batch
+def test_ddp_on_two_processes_equals_one_process_with_the_same_global_batch(
+    samples, tmp_path, fast_config, rois_per_conversation, batch
+):
+    """2 ranks x batch b == 1 process x batch b x 2 accumulated micro-batches, on the same items.
 
     Rank r reads samples[r::2] (its own shards); one process reads them interleaved, so its k-th
-    step's two micro-batches are the two ranks' k-th batches (each sample has 2 ROIs).
+    step's two micro-batches are the two ranks' k-th batches (each sample has 2 ROIs: two one-ROI
+    conversations, or one conversation about both).
     """
-    ddp_config = _unshuffled(fast_config(batch_size=2, grad_accum=1))
-    payload = {"config": ddp_config, "ranks": [samples[0::2], samples[1::2]], "items": 6, "steps": 3}
+    ddp_config = _grouped(_unshuffled(fast_config(batch_size=batch, grad_accum=1)), rois_per_conversation)
+    payload = {
+        "config": ddp_config,
+        "ranks": [samples[0::2], samples[1::2]],
+        "items": 6 // rois_per_conversation,
+        "steps": 3,
+    }
     torch.save(payload, tmp_path / "payload.pt")
     env = {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONPATH": os.pathsep.join(sys.path)}
     command = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc-per-node=2"]
@@ -41,7 +56,7 @@ def test_ddp_on_two_processes_equals_one_process_with_the_same_global_batch(samp
         env=env,
         timeout=900,
     )
-    single_config = _unshuffled(fast_config(batch_size=2, grad_accum=2))
+    single_config = _grouped(_unshuffled(fast_config(batch_size=batch, grad_accum=2)), rois_per_conversation)
     threads = torch.get_num_threads()
     torch.set_num_threads(1)  # as the workers (OMP_NUM_THREADS=1): the same reduction order in matmuls
     try:

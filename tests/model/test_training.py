@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 
 import pytest
@@ -42,8 +43,17 @@ def test_trained_scores_follow_labels(overfit_run, samples):
     assert results[0]["importance_score"] > results[1]["importance_score"]
 
 
-def test_killed_run_resumes_on_the_same_loss_curve(samples, tmp_path, fast_config):
-    config = fast_config(epochs=3)  # 12 items, 4 per step: 3 steps an epoch, 9 in all
+@pytest.mark.parametrize(
+    ("rois_per_conversation", "batch_size", "position"),
+    [(1, 4, 4), (2, 2, 2)],  # 4 ROIs a step either way; the position counts conversations
+)
+def test_killed_run_resumes_on_the_same_loss_curve(
+    samples, tmp_path, fast_config, rois_per_conversation, batch_size, position
+):
+    config = fast_config(epochs=3, batch_size=batch_size)  # 12 ROIs, 4 per step: 3 steps an epoch, 9 in all
+    config = dataclasses.replace(
+        config, train=dataclasses.replace(config.train, rois_per_conversation=rois_per_conversation)
+    )
     assert config.train.sample_buffer > 1 and config.train.item_buffer > 1  # shuffling on
     whole = train(config, lambda epoch: samples, tmp_path / "whole", RunOptions(progress=False))
     # Killed after step 5: the last checkpoint is step 4, so step 5 is redone after the restart.
@@ -51,11 +61,13 @@ def test_killed_run_resumes_on_the_same_loss_curve(samples, tmp_path, fast_confi
         config, lambda epoch: samples, tmp_path / "killed", RunOptions(progress=False, stop_after=5)
     )
     assert [r["step"] for r in killed] == [1, 2, 3, 4, 5]
-    assert torch.load(tmp_path / "killed" / CHECKPOINT, weights_only=False)["state"] == {
-        "step": 4,
-        "epoch": 1,
-        "position": 4,
-    }
+    checkpoint = torch.load(tmp_path / "killed" / CHECKPOINT, weights_only=False)
+    assert checkpoint["state"] == {"step": 4, "epoch": 1, "position": position}
+    other = dataclasses.replace(
+        config, train=dataclasses.replace(config.train, rois_per_conversation=3 - rois_per_conversation)
+    )
+    with pytest.raises(ValueError, match="rois_per_conversation"):  # the position would mean other items
+        train(other, lambda epoch: samples, tmp_path / "killed", RunOptions(progress=False))
     resumed = train(config, lambda epoch: samples, tmp_path / "killed", RunOptions(progress=False))
     assert [r["step"] for r in resumed] == [5, 6, 7, 8, 9]
     logged = read_log(tmp_path / "killed")
