@@ -85,7 +85,9 @@ def demo(out_dir: Path, n: int | None) -> None:
 @click.option("--checkpoint", type=click.Path(dir_okay=False, exists=True), help="Segmenter weights.")
 @click.option("--detector", help="Detector registry name, or 'none'.")
 @click.option("--detector-weights", type=click.Path(dir_okay=False, exists=True), help="Detector weights.")
-@click.option("--device", default="cpu", show_default=True)
+@click.option(
+    "--device", default="cpu", show_default=True, help="Torch device of the segmenter and detector."
+)
 @click.option("--size", default="1024", show_default=True, help="Working long side in px, or 'full'.")
 @click.option(
     "--max-rois", default=3, show_default=True, type=click.IntRange(1), help="ROIs per image (paper: 2-3)."
@@ -100,8 +102,16 @@ def demo(out_dir: Path, n: int | None) -> None:
     type=click.IntRange(1),
     help="Annotators per ROI (paper: 7).",
 )
-@click.option("--test-fraction", default=0.2, show_default=True, type=click.FloatRange(0, 1))
-@click.option("--seed", default=0, show_default=True, type=int)
+@click.option(
+    "--test-fraction",
+    default=0.2,
+    show_default=True,
+    type=click.FloatRange(0, 1),
+    help="Share of the images in the test split (by a hash of the image id).",
+)
+@click.option(
+    "--seed", default=0, show_default=True, type=int, help="Base seed (ROI prompts, SIMULATED ratings)."
+)
 def build(images, use_demo, build_dir, **options) -> None:  # noqa: ANN001
     """Run the build-3k flow: ROIs + tasks; with ratings also aggregate, shards, card and verify."""
     if bool(images) == bool(use_demo):
@@ -123,9 +133,17 @@ def build(images, use_demo, build_dir, **options) -> None:  # noqa: ANN001
 
 
 @command.command("simulate")
-@click.option("--build", "build_dir", required=True, type=click.Path(file_okay=False, exists=True))
-@click.option("--annotators", default=7, show_default=True, type=click.IntRange(1))
-@click.option("--seed", default=0, show_default=True, type=int)
+@click.option(
+    "--build",
+    "build_dir",
+    required=True,
+    type=click.Path(file_okay=False, exists=True),
+    help="A `seagull 3k build` folder.",
+)
+@click.option(
+    "--annotators", default=7, show_default=True, type=click.IntRange(1), help="SIMULATED annotators per ROI."
+)
+@click.option("--seed", default=0, show_default=True, type=int, help="Seed of the simulated ratings.")
 @click.option(
     "--post", is_flag=True, help="Post the SIMULATED ratings to Label Studio instead of storing them."
 )
@@ -151,7 +169,13 @@ def simulate(build_dir, annotators, seed, post, url, token, project) -> None:  #
 
 
 @command.command("push")
-@click.option("--build", "build_dir", required=True, type=click.Path(file_okay=False, exists=True))
+@click.option(
+    "--build",
+    "build_dir",
+    required=True,
+    type=click.Path(file_okay=False, exists=True),
+    help="A `seagull 3k build` folder.",
+)
 @click.option(
     "--min-ratings", default=7, show_default=True, type=click.IntRange(1), help="Annotators per task."
 )
@@ -175,14 +199,26 @@ def push(build_dir, min_ratings, image_url_prefix, url, token, project) -> None:
 
 
 @command.command("pull")
-@click.option("--build", "build_dir", required=True, type=click.Path(file_okay=False, exists=True))
+@click.option(
+    "--build",
+    "build_dir",
+    required=True,
+    type=click.Path(file_okay=False, exists=True),
+    help="A `seagull 3k build` folder.",
+)
 @click.option(
     "--export",
     "export_file",
     type=click.Path(dir_okay=False, exists=True),
     help="A Label Studio JSON export instead of a server.",
 )
-@click.option("--min-ratings", default=7, show_default=True, type=click.IntRange(1))
+@click.option(
+    "--min-ratings",
+    default=7,
+    show_default=True,
+    type=click.IntRange(1),
+    help="Annotators per ROI (paper: 7).",
+)
 @_server_options
 def pull(build_dir, export_file, min_ratings, url, token, project) -> None:  # noqa: ANN001
     """Store every annotator's raw ratings (id, time) in BUILD/ratings/, before any aggregation."""
@@ -206,8 +242,20 @@ def pull(build_dir, export_file, min_ratings, url, token, project) -> None:  # n
 
 
 @command.command("progress")
-@click.option("--build", "build_dir", required=True, type=click.Path(file_okay=False, exists=True))
-@click.option("--min-ratings", default=7, show_default=True, type=click.IntRange(1))
+@click.option(
+    "--build",
+    "build_dir",
+    required=True,
+    type=click.Path(file_okay=False, exists=True),
+    help="A `seagull 3k build` folder.",
+)
+@click.option(
+    "--min-ratings",
+    default=7,
+    show_default=True,
+    type=click.IntRange(1),
+    help="Annotators per ROI (paper: 7).",
+)
 def progress(build_dir, min_ratings) -> None:  # noqa: ANN001
     """How many ROIs have >= MIN_RATINGS annotators in the pulled ratings (pull first for fresh numbers)."""
     try:
