@@ -31,6 +31,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "3k": ("sg3k", "SEAGULL-3k: ROIs, Label Studio push/pull, aggregation and shards."),
     "demo": ("demo", "Serve the click-to-assess web page (Gradio) on this machine."),
     "publish": ("publish", "Copy a build's consumer files into a folder to share or push to the Hub."),
+    "list": ("registries", "List segmenters, detectors, metrics, projectors and what each needs."),
 }
 
 

@@ -24,6 +24,8 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import yaml
 
+from pipeline.registry import Entry, Registry
+
 if TYPE_CHECKING:
     import torch
 
@@ -135,19 +137,18 @@ class NaiveMetric(LabelMetric):
         return self.raw_naive(dist, prepared)
 
 
-_BUILDERS: dict[str, Callable[[MetricSettings, str | None, str], LabelMetric]] = {}
+# builder name -> builder(settings, weights, device) -> LabelMetric; metrics.yaml names each metric's.
+BUILDERS = Registry("metric builder")
 
 
 def register_builder(name: str) -> Callable:
     """Decorator: register a metric builder under `name` (an error on a duplicate name)."""
+    return BUILDERS.register(name, package="pyiqa")
 
-    def decorate(builder: Callable) -> Callable:
-        if name in _BUILDERS:
-            raise ValueError(f"metric builder {name!r} is already registered")
-        _BUILDERS[name] = builder
-        return builder
 
-    return decorate
+def metric_entries() -> list[Entry]:
+    """Every label metric with what it needs (its weight file, pyiqa), for `seagull list`."""
+    return [Entry(name, s.weights_file, "pyiqa") for name, s in sorted(load_settings().items())]
 
 
 @functools.cache
@@ -194,10 +195,11 @@ def create_metric(name: str, weights: str | Path | None = None, device: str = "c
     entry = settings[name]
     for module in BUILDER_MODULES:
         importlib.import_module(module)  # registers its builders (once: later imports are cached)
-    builder = _BUILDERS.get(entry.builder)
-    if builder is None:
-        raise KeyError(f"metric {name!r} names builder {entry.builder!r}; registered: {sorted(_BUILDERS)}")
-    return builder(entry, None if weights is None else str(weights), device)
+    if entry.builder not in BUILDERS.names():
+        raise KeyError(f"metric {name!r} names builder {entry.builder!r}; registered: {BUILDERS.names()}")
+    return BUILDERS.create(
+        entry.builder, settings=entry, weights=None if weights is None else str(weights), device=device
+    )
 
 
 @register_builder("pyiqa")

@@ -19,7 +19,7 @@ from pipeline.masks import (
     read_rois_json,
     write_rois_json,
 )
-from pipeline.masks._registry import Registry
+from pipeline.registry import Registry
 from pipeline.records import ROI
 
 
