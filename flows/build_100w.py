@@ -16,6 +16,10 @@ Failed when any file or chunk failed, after writing `<out>/build_report.json`.
 from __future__ import annotations
 
 import os
+import threading
+import uuid
+from collections import Counter
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -42,6 +46,11 @@ from pipeline.chunk import (
 
 FLOW_NAME = "seagull-100w"
 DEPLOYMENT_NAME = "build-100w"
+
+# The progress bars of the builds running in this process, by a run-local id: chunk tasks in this
+# process's threads count each reference on their build's bar (a bar itself cannot be a task parameter:
+# Dask would have to pickle it, and its workers could not reach this terminal anyway).
+_PROGRESS: dict[str, Callable[[int], None]] = {}
 
 
 # OSErrors that no retry can fix: a wrong path or a permission is the user's to correct.
@@ -83,13 +92,19 @@ def gather_raw_files(config: BuildConfig) -> tuple[list[str], list[dict[str, str
     cache_policy=NO_CACHE,
     task_run_name="chunk-{spec.index:06d}",
 )
-def build_chunk(spec: ChunkSpec, config: BuildConfig) -> ChunkResult:
-    """render → masks → labels → shard for one chunk of references (`pipeline.chunk.process_chunk`)."""
+def build_chunk(spec: ChunkSpec, config: BuildConfig, bar: str | None = None) -> ChunkResult:
+    """render → masks → labels → shard for one chunk of references (`pipeline.chunk.process_chunk`);
+    each reference done is logged and counted on the flow's progress `bar` when it runs in-process."""
     _support.one_thread_per_chunk()
     logger = get_run_logger()
-    return process_chunk(
-        spec, config, progress=lambda ref, done, total: logger.info(f"{ref} ({done}/{total})")
-    )
+    count = _PROGRESS.get(bar) if bar else None  # None on a Dask worker: the chunk's end counts instead
+
+    def progress(ref: str, done: int, total: int) -> None:
+        logger.info(f"{ref} ({done}/{total})")
+        if count is not None:
+            count(spec.index)
+
+    return process_chunk(spec, config, progress=progress)
 
 
 @task(retries=2, retry_delay_seconds=5, retry_condition_fn=is_transient, cache_policy=NO_CACHE)
@@ -180,19 +195,35 @@ def _run_chunks(
     window = workers or len(todo) or 1
     waiting, running = list(todo), {}
     with tqdm(total=total, initial=sum(len(r.inputs) for r in done), unit="ref", desc="references") as bar:
-        while waiting or running:
-            while waiting and len(running) < window:
-                spec = waiting.pop(0)
-                running[build_chunk.submit(spec, config)] = spec
-            completed = as_completed(list(running))
-            future = next(completed)
-            completed.close()
-            spec = running.pop(future)
-            try:
-                results.append(future.result())
-            except Exception as error:  # noqa: BLE001 - one chunk's failure must not stop the others
-                errors[spec.index] = f"{type(error).__name__}: {error}"
-            bar.update(len(spec.paths))
+        counted, lock, bar_id = Counter(), threading.Lock(), uuid.uuid4().hex
+        sizes = {spec.index: len(spec.paths) for spec in todo}
+
+        def count(index: int, until: int = 1) -> None:
+            """Move the bar by the chunk's references not counted yet, `until` at most (a retried
+            chunk reports its references again)."""
+            with lock:
+                step = min(until, sizes[index] - counted[index])
+                counted[index] += step
+                if step:
+                    bar.update(step)
+
+        _PROGRESS[bar_id] = count
+        try:
+            while waiting or running:
+                while waiting and len(running) < window:
+                    spec = waiting.pop(0)
+                    running[build_chunk.submit(spec, config, bar_id)] = spec
+                completed = as_completed(list(running))
+                future = next(completed)
+                completed.close()
+                spec = running.pop(future)
+                try:
+                    results.append(future.result())
+                except Exception as error:  # noqa: BLE001 - one chunk's failure must not stop the others
+                    errors[spec.index] = f"{type(error).__name__}: {error}"
+                count(spec.index, until=sizes[spec.index])  # what it did not report (Dask, failures)
+        finally:
+            del _PROGRESS[bar_id]
     return sorted(results, key=lambda r: r.index), errors
 
 
