@@ -13,7 +13,6 @@ import click
 
 from pipeline.build_config import BuildConfig, unknown_registry_names
 from seagull.commands._build_options import config_options
-from seagull.commands._prefect_env import ensure_prefect_env
 
 
 def check_registry_names(config: BuildConfig) -> None:
@@ -66,7 +65,6 @@ def command(sample, raw_dir, raise_csv, workers, dask_address, **options) -> Non
         raise click.UsageError("give exactly one of --sample N, --raw-dir DIR, --raise-csv CSV")
     config = check_options(sources[0], options)
     check_dask(dask_address)
-    ensure_prefect_env()
     from flows.build_100w import build_100w, with_task_runner
 
     flow = with_task_runner(build_100w, workers=workers, dask_address=dask_address)

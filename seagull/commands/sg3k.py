@@ -21,8 +21,6 @@ from pathlib import Path
 
 import click
 
-from seagull.commands._prefect_env import ensure_prefect_env
-
 DEFAULT_PROJECT = "SEAGULL-3k"
 
 
@@ -117,7 +115,6 @@ def build(images, use_demo, build_dir, **options) -> None:  # noqa: ANN001
     if bool(images) == bool(use_demo):
         raise click.UsageError("give exactly one of --images PATH or --demo")
     options["size"] = None if str(options["size"]).lower() == "full" else int(options["size"])
-    ensure_prefect_env()
     from flows.build_3k import build_3k, summary_lines
 
     state = build_3k(images=images or "demo", build=build_dir, **options, return_state=True)
