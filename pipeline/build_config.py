@@ -16,9 +16,8 @@ from dataclasses import asdict, dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
 
-# The registries' default names are the build's defaults. Light imports: names only, no torch/pyiqa.
-from pipeline.labels import DEFAULT_METRIC
-from pipeline.masks import DEFAULT_DETECTOR, DEFAULT_SEGMENTER
+# The registries' default names are the build's defaults: names only, the registries are not imported.
+from pipeline import defaults
 from pipeline.taxonomy import DISTORTION_TYPES, N_LEVELS_PER_TYPE
 
 SAMPLE_PREFIX = "sample:"
@@ -87,15 +86,15 @@ class BuildConfig:
         minimum=MIN_SIZE,
         none_word="full",
     )
-    segmenter: str = parameter(DEFAULT_SEGMENTER, "Segmenter registry name (`seagull list`).")
+    segmenter: str = parameter(defaults.SEGMENTER, "Segmenter registry name (`seagull list`).")
     checkpoint: str | None = parameter(
         None, "Local weight file of the segmenter (SAM .pth).", unset="none", path="file"
     )
-    detector: str = parameter(DEFAULT_DETECTOR, "Detector registry name (`seagull list`).")
+    detector: str = parameter(defaults.DETECTOR, "Detector registry name (`seagull list`).")
     detector_weights: str | None = parameter(
         None, "Local weight file of the detector.", unset="none", path="file"
     )
-    metric: str = parameter(DEFAULT_METRIC, "Full-reference label metric registry name (`seagull list`).")
+    metric: str = parameter(defaults.METRIC, "Full-reference label metric registry name (`seagull list`).")
     metric_weights: str | None = parameter(
         None, "Local weight file of the metric (TOPIQ-FR .pth).", unset="none", path="file"
     )
@@ -118,9 +117,9 @@ class BuildConfig:
     def __post_init__(self) -> None:
         # None (what older callers and build plans wrote) names the registry's default.
         for name, default in (
-            ("segmenter", DEFAULT_SEGMENTER),
-            ("detector", DEFAULT_DETECTOR),
-            ("metric", DEFAULT_METRIC),
+            ("segmenter", defaults.SEGMENTER),
+            ("detector", defaults.DETECTOR),
+            ("metric", defaults.METRIC),
         ):
             if getattr(self, name) is None:
                 object.__setattr__(self, name, default)
@@ -249,10 +248,10 @@ def build_command(config: BuildConfig) -> str:
     else:
         args = ["--raw-dir", config.source]
     args += ["--out", config.out]
-    defaults = BuildConfig(source=config.source)
+    plain = BuildConfig(source=config.source)
     options = {name: value for name, value in config.to_json().items() if name not in ("source", "out")}
     for name, value in options.items():
-        if value == defaults.to_json()[name]:
+        if value == plain.to_json()[name]:
             continue
         if isinstance(value, list):
             value = ",".join(str(v) for v in value)

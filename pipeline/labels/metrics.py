@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import yaml
 
+from pipeline import defaults
 from pipeline.registry import Entry, Registry
 
 if TYPE_CHECKING:
@@ -33,10 +34,7 @@ if TYPE_CHECKING:
 # (`seagull build --metric NAME` checks it before anything runs) must not cost their ~10 s import.
 
 SETTINGS_PATH = Path(__file__).parent / "metrics.yaml"
-# The default of `make shards`: weight-free (no download, no weight file) and fast enough for the
-# budget. It does not yet meet issue 13 on every type (colourfulness and blur at level 20, clean ROIs'
-# importance): docs/labels.md has the measured table of candidates and what each costs.
-DEFAULT_METRIC = "gmsd_rgb"
+DEFAULT_METRIC = defaults.METRIC  # the default of `make shards` (see pipeline/defaults.py)
 # Modules that register metric builders (beyond "pyiqa", below); imported by `create_metric`.
 BUILDER_MODULES = ("pipeline.labels.topiq",)
 # Pass as `weights=` to build TOPIQ-FR with random weights: code paths and tests only, never labels.

@@ -21,6 +21,8 @@ from pathlib import Path
 
 import click
 
+from pipeline import defaults  # names only: the registries are not imported
+
 DEFAULT_PROJECT = "SEAGULL-3k"
 
 
@@ -79,9 +81,19 @@ def demo(out_dir: Path, n: int | None) -> None:
 @click.option(
     "--simulate", default=0, type=click.IntRange(0), help="N SIMULATED annotators per ROI (demo only)."
 )
-@click.option("--segmenter", help="Segmenter registry name (default: the weight-free default).")
+@click.option(
+    "--segmenter",
+    default=defaults.SEGMENTER,
+    show_default=True,
+    help="Segmenter registry name (`seagull list`).",
+)
 @click.option("--checkpoint", type=click.Path(dir_okay=False, exists=True), help="Segmenter weights.")
-@click.option("--detector", help="Detector registry name, or 'none'.")
+@click.option(
+    "--detector",
+    default=defaults.DETECTOR,
+    show_default=True,
+    help="Detector registry name (`seagull list`), or 'none'.",
+)
 @click.option("--detector-weights", type=click.Path(dir_okay=False, exists=True), help="Detector weights.")
 @click.option(
     "--device", default="cpu", show_default=True, help="Torch device of the segmenter and detector."

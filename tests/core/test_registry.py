@@ -63,3 +63,15 @@ def test_seagull_list_prints_every_registry_with_what_each_entry_needs():
     assert "topiq_fr     weights cfanet_fr_kadid_res50-2c4cc61d.pth; package pyiqa" in result.output
     assert "seem" in result.output and "NOT AVAILABLE" in result.output
     assert "mlp_gelu" in result.output and "tiny" in result.output
+
+
+def test_the_defaults_are_registered_weight_free_names():
+    from pipeline import defaults, labels, masks
+    from pipeline.labels.metrics import metric_entries
+
+    assert defaults.SEGMENTER in masks.list_segmenters() and defaults.DETECTOR in masks.list_detectors()
+    assert defaults.METRIC in labels.list_metrics()
+    entries = {e.name: e for e in masks.SEGMENTERS.entries() + masks.DETECTORS.entries() + metric_entries()}
+    assert all(
+        entries[name].weights is None for name in (defaults.SEGMENTER, defaults.DETECTOR, defaults.METRIC)
+    )
