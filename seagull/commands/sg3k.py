@@ -79,7 +79,11 @@ def demo(out_dir: Path, n: int | None) -> None:
     help="Label Studio JSON export or ratings.jsonl.",
 )
 @click.option(
-    "--simulate", default=0, type=click.IntRange(0), help="N SIMULATED annotators per ROI (demo only)."
+    "--simulate",
+    default=0,
+    show_default=True,
+    type=click.IntRange(0),
+    help="N SIMULATED annotators per ROI (demo only).",
 )
 @click.option(
     "--segmenter",

@@ -64,18 +64,32 @@ def test_the_source_is_the_three_source_options(cli, flow_schema):
     assert flow_schema["source"]["default"] == BuildConfig().source == "sample:8"
 
 
-def test_every_option_of_every_command_has_help():
-    missing = []
+def _all_options() -> list[tuple[str, click.Option]]:
+    options = []
     for name in main.list_commands(click.Context(main)):
         command = main.get_command(click.Context(main), name)
         commands = command.commands.values() if isinstance(command, click.Group) else [command]
         for sub in commands:
-            missing += [
-                f"{name} {sub.name} {p.opts[0]}"
-                for p in sub.params
-                if isinstance(p, click.Option) and not p.hidden and not p.help
+            options += [
+                (f"{name} {sub.name} {p.opts[0]}", p) for p in sub.params if isinstance(p, click.Option)
             ]
-    assert missing == []
+    return options
+
+
+def test_every_option_of_every_command_has_help():
+    assert [where for where, option in _all_options() if not option.hidden and not option.help] == []
+
+
+def test_every_option_with_a_default_shows_it():
+    unshown = [
+        where
+        for where, option in _all_options()
+        if not option.is_flag
+        and option.default is not None
+        and option.default is not getattr(click.core, "UNSET", None)
+        and not option.show_default
+    ]
+    assert unshown == []
 
 
 def test_flow_defaults_resolve_to_the_registries_default_names():
