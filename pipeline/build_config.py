@@ -27,12 +27,10 @@ MIN_SIZE = 64  # the smallest working long side: below it the ISP's kernels leav
 # Fields that do not change a shard's bytes: where things live, and how many files are taken
 # (each chunk records its own input files, so `limit` is checked there).
 _NOT_IN_FINGERPRINT = frozenset({"source", "out", "work_dir", "limit"})
-
-
 DEVICE_PATTERN = r"cpu|cuda(:\d+)?|mps"
 
 
-def parameter(default: Any, help: str, **shown: Any) -> Any:  # noqa: A002 - the name click uses
+def parameter(default: Any, help: str, **shown: Any) -> Any:
     """A BuildConfig field with what `seagull build --help` and the Prefect UI show of it.
 
     Args:

@@ -20,7 +20,7 @@ def _csv(kind: type) -> click.ParamType:
     class CommaList(click.ParamType):
         name = f"{kind.__name__},..."
 
-        def convert(self, value, param, ctx):  # noqa: ANN001 - click's signature
+        def convert(self, value, param, ctx):
             if isinstance(value, list | tuple):
                 return list(value)
             try:
@@ -38,7 +38,7 @@ class IntOrWord(click.ParamType):
         self.minimum, self.word = minimum, word
         self.name = f"PX|{word}"
 
-    def convert(self, value, param, ctx):  # noqa: ANN001 - click's signature
+    def convert(self, value, param, ctx):
         if value is None or isinstance(value, int):
             return value
         if str(value).strip().lower() == self.word:

@@ -49,7 +49,7 @@ def check_dask(dask_address: str | None) -> None:
     help="Chunks built at once (each ~2 GB at 1,024 px) [default: the cores; with --dask-address: no limit].",
 )
 @click.option("--dask-address", help="Run the chunks on an existing Dask scheduler, e.g. tcp://host:8786.")
-def command(sample, raw_dir, raise_csv, workers, dask_address, **options) -> None:  # noqa: ANN001
+def command(sample, raw_dir, raise_csv, workers, dask_address, **options) -> None:
     """Build SEAGULL-100w WebDataset shards: render → masks → labels → shards, one task per chunk.
 
     \b
