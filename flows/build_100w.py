@@ -16,10 +16,6 @@ Failed when any file or chunk failed, after writing `<out>/build_report.json`.
 from __future__ import annotations
 
 import os
-import threading
-import uuid
-from collections import Counter
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -30,6 +26,8 @@ from tqdm.auto import tqdm
 
 from flows import _support
 from flows.build_parameters import takes_build_config
+from flows.progress import chunk_counter
+from flows.progress import counter as progress_counter
 from pipeline import build_folder, build_report
 from pipeline._chunk_stages import shard_config
 from pipeline.build_config import SAMPLE_PREFIX, BuildConfig, check_registry_names, sample_count
@@ -46,11 +44,6 @@ from pipeline.chunk import (
 
 FLOW_NAME = "seagull-100w"
 DEPLOYMENT_NAME = "build-100w"
-
-# The progress bars of the builds running in this process, by a run-local id: chunk tasks in this
-# process's threads count each reference on their build's bar (a bar itself cannot be a task parameter:
-# Dask would have to pickle it, and its workers could not reach this terminal anyway).
-_PROGRESS: dict[str, Callable[[int], None]] = {}
 
 
 # OSErrors that no retry can fix: a wrong path or a permission is the user's to correct.
@@ -97,7 +90,7 @@ def build_chunk(spec: ChunkSpec, config: BuildConfig, bar: str | None = None) ->
     each reference done is logged and counted on the flow's progress `bar` when it runs in-process."""
     _support.one_thread_per_chunk()
     logger = get_run_logger()
-    count = _PROGRESS.get(bar) if bar else None  # None on a Dask worker: the chunk's end counts instead
+    count = progress_counter(bar)  # None on a Dask worker: the chunk's end counts instead
 
     def progress(ref: str, done: int, total: int) -> None:
         logger.info(f"{ref} ({done}/{total})")
@@ -195,20 +188,8 @@ def _run_chunks(
     window = workers or len(todo) or 1
     waiting, running = list(todo), {}
     with tqdm(total=total, initial=sum(len(r.inputs) for r in done), unit="ref", desc="references") as bar:
-        counted, lock, bar_id = Counter(), threading.Lock(), uuid.uuid4().hex
         sizes = {spec.index: len(spec.paths) for spec in todo}
-
-        def count(index: int, until: int = 1) -> None:
-            """Move the bar by the chunk's references not counted yet, `until` at most (a retried
-            chunk reports its references again)."""
-            with lock:
-                step = min(until, sizes[index] - counted[index])
-                counted[index] += step
-                if step:
-                    bar.update(step)
-
-        _PROGRESS[bar_id] = count
-        try:
+        with chunk_counter(bar, sizes) as (bar_id, count):
             while waiting or running:
                 while waiting and len(running) < window:
                     spec = waiting.pop(0)
@@ -222,8 +203,6 @@ def _run_chunks(
                 except Exception as error:  # noqa: BLE001 - one chunk's failure must not stop the others
                     errors[spec.index] = f"{type(error).__name__}: {error}"
                 count(spec.index, until=sizes[spec.index])  # what it did not report (Dask, failures)
-        finally:
-            del _PROGRESS[bar_id]
     return sorted(results, key=lambda r: r.index), errors
 
 
