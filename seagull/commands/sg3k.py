@@ -39,6 +39,23 @@ def _server_options(func):  # noqa: ANN001, ANN202 - a click decorator
     return func
 
 
+# Options shared by several steps.
+_build_option = click.option(
+    "--build",
+    "build_dir",
+    required=True,
+    type=click.Path(file_okay=False, exists=True),
+    help="A `seagull 3k build` folder.",
+)
+_min_ratings_option = click.option(
+    "--min-ratings",
+    default=7,
+    show_default=True,
+    type=click.IntRange(1),
+    help="Annotators per ROI (paper: 7).",
+)
+
+
 def _client(url, token):  # noqa: ANN001, ANN202
     from pipeline.sg3k.client import LabelStudioClient
 
@@ -109,13 +126,7 @@ def demo(out_dir: Path, n: int | None) -> None:
 @click.option(
     "--min-rois", default=2, show_default=True, type=click.IntRange(1), help="Fewer: the image is reported."
 )
-@click.option(
-    "--min-ratings",
-    default=7,
-    show_default=True,
-    type=click.IntRange(1),
-    help="Annotators per ROI (paper: 7).",
-)
+@_min_ratings_option
 @click.option(
     "--test-fraction",
     default=0.2,
@@ -146,13 +157,7 @@ def build(images, use_demo, build_dir, **options) -> None:  # noqa: ANN001
 
 
 @command.command("simulate")
-@click.option(
-    "--build",
-    "build_dir",
-    required=True,
-    type=click.Path(file_okay=False, exists=True),
-    help="A `seagull 3k build` folder.",
-)
+@_build_option
 @click.option(
     "--annotators", default=7, show_default=True, type=click.IntRange(1), help="SIMULATED annotators per ROI."
 )
@@ -182,13 +187,7 @@ def simulate(build_dir, annotators, seed, post, url, token, project) -> None:  #
 
 
 @command.command("push")
-@click.option(
-    "--build",
-    "build_dir",
-    required=True,
-    type=click.Path(file_okay=False, exists=True),
-    help="A `seagull 3k build` folder.",
-)
+@_build_option
 @click.option(
     "--min-ratings", default=7, show_default=True, type=click.IntRange(1), help="Annotators per task."
 )
@@ -212,26 +211,14 @@ def push(build_dir, min_ratings, image_url_prefix, url, token, project) -> None:
 
 
 @command.command("pull")
-@click.option(
-    "--build",
-    "build_dir",
-    required=True,
-    type=click.Path(file_okay=False, exists=True),
-    help="A `seagull 3k build` folder.",
-)
+@_build_option
 @click.option(
     "--export",
     "export_file",
     type=click.Path(dir_okay=False, exists=True),
     help="A Label Studio JSON export instead of a server.",
 )
-@click.option(
-    "--min-ratings",
-    default=7,
-    show_default=True,
-    type=click.IntRange(1),
-    help="Annotators per ROI (paper: 7).",
-)
+@_min_ratings_option
 @_server_options
 def pull(build_dir, export_file, min_ratings, url, token, project) -> None:  # noqa: ANN001
     """Store every annotator's raw ratings (id, time) in BUILD/ratings/, before any aggregation."""
@@ -255,20 +242,8 @@ def pull(build_dir, export_file, min_ratings, url, token, project) -> None:  # n
 
 
 @command.command("progress")
-@click.option(
-    "--build",
-    "build_dir",
-    required=True,
-    type=click.Path(file_okay=False, exists=True),
-    help="A `seagull 3k build` folder.",
-)
-@click.option(
-    "--min-ratings",
-    default=7,
-    show_default=True,
-    type=click.IntRange(1),
-    help="Annotators per ROI (paper: 7).",
-)
+@_build_option
+@_min_ratings_option
 def progress(build_dir, min_ratings) -> None:  # noqa: ANN001
     """How many ROIs have >= MIN_RATINGS annotators in the pulled ratings (pull first for fresh numbers)."""
     try:
