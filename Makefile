@@ -15,8 +15,6 @@ LS_STAMP := $(LS_VENV)/.installed
 # EVAL_LIMIT= (empty) scores every labelled ROI of the test split.
 EVAL_LIMIT ?= 2000
 
-export PREFECT_SERVER_ANALYTICS_ENABLED := false
-
 .DEFAULT_GOAL := help
 .PHONY: help setup test test-fast shards train evaluate bench serve demo lint format clean sg3k finetune evaluate-3k label-studio
 

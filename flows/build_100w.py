@@ -25,8 +25,11 @@ from prefect.futures import as_completed
 from tqdm.auto import tqdm
 
 from flows import _support
+from flows.build_parameters import takes_build_config
+from flows.progress import chunk_counter
+from flows.progress import counter as progress_counter
 from pipeline import build_folder, build_report
-from pipeline._chunk_stages import resolve_defaults, shard_config
+from pipeline._chunk_stages import shard_config
 from pipeline.build_config import SAMPLE_PREFIX, BuildConfig, check_registry_names, sample_count
 from pipeline.build_lock import BuildLock
 from pipeline.chunk import (
@@ -82,13 +85,19 @@ def gather_raw_files(config: BuildConfig) -> tuple[list[str], list[dict[str, str
     cache_policy=NO_CACHE,
     task_run_name="chunk-{spec.index:06d}",
 )
-def build_chunk(spec: ChunkSpec, config: BuildConfig) -> ChunkResult:
-    """render → masks → labels → shard for one chunk of references (`pipeline.chunk.process_chunk`)."""
+def build_chunk(spec: ChunkSpec, config: BuildConfig, bar: str | None = None) -> ChunkResult:
+    """render → masks → labels → shard for one chunk of references (`pipeline.chunk.process_chunk`);
+    each reference done is logged and counted on the flow's progress `bar` when it runs in-process."""
     _support.one_thread_per_chunk()
     logger = get_run_logger()
-    return process_chunk(
-        spec, config, progress=lambda ref, done, total: logger.info(f"{ref} ({done}/{total})")
-    )
+    count = progress_counter(bar)  # None on a Dask worker: the chunk's end counts instead
+
+    def progress(ref: str, done: int, total: int) -> None:
+        logger.info(f"{ref} ({done}/{total})")
+        if count is not None:
+            count(spec.index)
+
+    return process_chunk(spec, config, progress=progress)
 
 
 @task(retries=2, retry_delay_seconds=5, retry_condition_fn=is_transient, cache_policy=NO_CACHE)
@@ -100,57 +109,22 @@ def finalize_shards(out: str, chunks: list[int]) -> str:
 
 
 @flow(name=FLOW_NAME, log_prints=True, validate_parameters=True)
-def build_100w(
-    source: str = "sample:8",
-    out: str = "shards",
-    limit: int | None = None,
-    types: list[str] | None = None,
-    levels: list[int] | None = None,
-    size: int | None = 1024,
-    segmenter: str | None = None,
-    checkpoint: str | None = None,
-    detector: str | None = None,
-    detector_weights: str | None = None,
-    metric: str | None = None,
-    metric_weights: str | None = None,
-    chunk_size: int = 8,
-    seed: int = 0,
-    work_dir: str | None = None,
-    device: str = "cpu",
-    workers: int | None = None,
-) -> dict[str, Any]:
+@takes_build_config  # source, out, limit, ... device: the BuildConfig fields, with their help and ranges
+def build_100w(workers: int | None = None, **parameters: Any) -> dict[str, Any]:
     """Build SEAGULL-100w shards from RAW files: render → masks → labels → shards, one task per chunk.
 
     Args:
-        source: A folder of RAW files, a RAISE CSV (*.csv, fetched first), or `sample:N` for N
-            embedded sample DNG files.
-        out: Output folder of the shards, manifest, dataset card and build_report.json (one build at a
-            time per folder).
-        limit: Only the first N RAW files, sorted by name (empty: all).
-        types: Distortion types to render, e.g. ["blur", "noise"] (empty: all six).
-        levels: Levels 1..20 to render, e.g. [1, 10, 20] (empty: all twenty).
-        size: Working long side in pixels, 64 or more (empty: full resolution).
-        segmenter: Segmenter registry name (empty: the weight-free default).
-        checkpoint: Local weight file of the segmenter (SAM .pth).
-        detector: Detector registry name (empty: the weight-free default).
-        detector_weights: Local weight file of the detector.
-        metric: Full-reference label metric registry name (empty: the weight-free default).
-        metric_weights: Local weight file of the metric (TOPIQ-FR .pth).
-        chunk_size: References per task and per shard (8 is about 1 GB of shard at 1,024 px).
-        seed: Base seed of the build; each reference derives its own from it and its id.
-        work_dir: Where the sample or fetched RAISE files go (empty: <out>/_work).
-        device: Torch device of the segmenter, detector and metric (cpu, cuda, cuda:1).
         workers: Chunks built at once (each holds about 2 GB at 1,024 px); empty: this machine's cores;
             0: no limit here (a Dask cluster's own size bounds it).
+        **parameters: The fields of `BuildConfig` (pipeline/build_config.py), each a parameter of the
+            flow and of its deployment, with the field's help as its description.
 
     Returns:
         The build report (also written to `<out>/build_report.json`).
     """
-    params = dict(locals())
-    workers = params.pop("workers")
     if workers is not None and workers < 0:
         raise ValueError(f"workers must be >= 0 (0: no limit) or empty (the cores), got {workers}")
-    config = resolve_defaults(BuildConfig.from_json(params))
+    config = BuildConfig.from_json(parameters)
     check_registry_names(config)  # a deployment run fails here, not inside every chunk
     _support.announce(config, print)
     with BuildLock(config.out) as lock:  # raises BuildLocked (naming the holder): the folder is not ours
@@ -214,19 +188,21 @@ def _run_chunks(
     window = workers or len(todo) or 1
     waiting, running = list(todo), {}
     with tqdm(total=total, initial=sum(len(r.inputs) for r in done), unit="ref", desc="references") as bar:
-        while waiting or running:
-            while waiting and len(running) < window:
-                spec = waiting.pop(0)
-                running[build_chunk.submit(spec, config)] = spec
-            completed = as_completed(list(running))
-            future = next(completed)
-            completed.close()
-            spec = running.pop(future)
-            try:
-                results.append(future.result())
-            except Exception as error:  # noqa: BLE001 - one chunk's failure must not stop the others
-                errors[spec.index] = f"{type(error).__name__}: {error}"
-            bar.update(len(spec.paths))
+        sizes = {spec.index: len(spec.paths) for spec in todo}
+        with chunk_counter(bar, sizes) as (bar_id, count):
+            while waiting or running:
+                while waiting and len(running) < window:
+                    spec = waiting.pop(0)
+                    running[build_chunk.submit(spec, config, bar_id)] = spec
+                completed = as_completed(list(running))
+                future = next(completed)
+                completed.close()
+                spec = running.pop(future)
+                try:
+                    results.append(future.result())
+                except Exception as error:  # noqa: BLE001 - one chunk's failure must not stop the others
+                    errors[spec.index] = f"{type(error).__name__}: {error}"
+                count(spec.index, until=sizes[spec.index])  # what it did not report (Dask, failures)
     return sorted(results, key=lambda r: r.index), errors
 
 

@@ -12,32 +12,34 @@ from collections.abc import Callable
 
 from torch import nn
 
+from pipeline.registry import Registry
+
 ProjectorBuilder = Callable[[re.Match[str], int, int], nn.Module]
-_REGISTRY: dict[str, tuple[re.Pattern[str], ProjectorBuilder]] = {}
+PROJECTORS = Registry("projector")
+_PATTERNS: dict[str, re.Pattern[str]] = {}  # name -> the specs it builds (a full-match regex)
 
 
 def register_projector(name: str, pattern: str) -> Callable[[ProjectorBuilder], ProjectorBuilder]:
     """Register a builder for specs matching `pattern` (a full-match regex)."""
 
     def wrap(builder: ProjectorBuilder) -> ProjectorBuilder:
-        if name in _REGISTRY:
-            raise ValueError(f"projector {name!r} is already registered")
-        _REGISTRY[name] = (re.compile(pattern), builder)
+        PROJECTORS.register(name)(builder)  # raises on a duplicate name
+        _PATTERNS[name] = re.compile(pattern)
         return builder
 
     return wrap
 
 
 def list_projectors() -> list[str]:
-    return sorted(_REGISTRY)
+    return PROJECTORS.names()
 
 
 def create_projector(spec: str, in_dim: int, out_dim: int) -> nn.Module:
     """A projector (…, in_dim) -> (…, out_dim) from a spec: 'linear', 'identity', 'mlp<N>x_gelu'."""
-    for pattern, builder in _REGISTRY.values():
+    for name, pattern in _PATTERNS.items():
         match = pattern.fullmatch(spec)
         if match:
-            return builder(match, in_dim, out_dim)
+            return PROJECTORS.create(name, match=match, in_dim=in_dim, out_dim=out_dim)
     raise ValueError(f"unknown projector spec {spec!r}: registered {list_projectors()} (e.g. 'mlp2x_gelu')")
 
 

@@ -10,67 +10,117 @@ from __future__ import annotations
 
 import hashlib
 import json
-from dataclasses import asdict, dataclass, fields, replace
+import re
+import typing
+from dataclasses import asdict, dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
 
+# The registries' default names are the build's defaults: names only, the registries are not imported.
+from pipeline import defaults
 from pipeline.taxonomy import DISTORTION_TYPES, N_LEVELS_PER_TYPE
 
 SAMPLE_PREFIX = "sample:"
 RAW_SUFFIXES = (".nef", ".dng", ".cr2", ".arw", ".raf", ".orf", ".rw2", ".pef")
+MIN_SIZE = 64  # the smallest working long side: below it the ISP's kernels leave black images
 
 # Fields that do not change a shard's bytes: where things live, and how many files are taken
 # (each chunk records its own input files, so `limit` is checked there).
 _NOT_IN_FINGERPRINT = frozenset({"source", "out", "work_dir", "limit"})
+DEVICE_PATTERN = r"cpu|cuda(:\d+)?|mps"
+
+
+def parameter(default: Any, help: str, **shown: Any) -> Any:
+    """A BuildConfig field with what `seagull build --help` and the Prefect UI show of it.
+
+    Args:
+        default: the default value (None where `unset` says in words what None means).
+        help: one line of help, shared by the option and the flow parameter's description.
+        **shown: `unset` (what None means, e.g. "all six"), `minimum` / `maximum` (inclusive, of the
+            value or of each list item), `pattern` (full match), `path` ("file": an existing file,
+            "dir": a folder), `choices` (of each list item), `none_word` (the word that means None on
+            the command line).
+    """
+    return field(default=default, metadata={"help": help, **shown})
 
 
 @dataclass(frozen=True)
 class BuildConfig:
-    """One build of SEAGULL-100w shards.
+    """One build of SEAGULL-100w shards: the single definition of the build's parameters.
 
-    Attributes:
-        source: a directory of RAW files, a RAISE CSV (`*.csv`), or `sample:N` for the embedded
-            sample of N DNG files.
-        out: output directory of the shards, manifest, dataset card and build report.
-        limit: take only the first `limit` RAW files (sorted by name); None takes all.
-        types: distortion types to render (subset of `DISTORTION_TYPES`); None renders all six.
-        levels: levels 1..20 to render; None renders all twenty.
-        size: working resolution (long side, px); None keeps full resolution.
-        segmenter: segmenter registry name; None = `pipeline.masks.DEFAULT_SEGMENTER`.
-        checkpoint: local weight file of the segmenter (SAM .pth), or None.
-        detector: detector registry name; None = `pipeline.masks.DEFAULT_DETECTOR`.
-        detector_weights: local weight file of the detector, or None.
-        metric: full-reference metric registry name; None = `pipeline.labels.DEFAULT_METRIC`.
-        metric_weights: local weight file of the metric (TOPIQ-FR .pth), or None.
-        chunk_size: references per task and per shard (one shard per chunk: ~100 MB per reference
-            at 1,024 px, so 10 references make the ~1 GB shards WebDataset streams best).
-        seed: base seed; each reference derives its own from it and its id.
-        work_dir: where the sample / fetched RAW files go; None = `<out>/_work`.
-        device: torch device of the segmenter, detector and metric ("cpu", "cuda", "cuda:1").
+    Each field's metadata (`parameter`) carries its help, range and what None means; the options of
+    `seagull build` (`seagull.commands._build_options`) and the parameters of the `seagull-100w` flow
+    (`flows.build_parameters`) are derived from it. Defaults are resolved here, once: None for a
+    segmenter, detector or metric means the registry's default, named in the config from then on.
     """
 
-    source: str
-    out: str = "shards"
-    limit: int | None = None
-    types: tuple[str, ...] | None = None
-    levels: tuple[int, ...] | None = None
+    source: str = parameter(
+        "sample:8",
+        "A folder of RAW files, a RAISE CSV (*.csv, fetched first), or `sample:N` for N embedded "
+        "sample DNG files.",
+    )
+    out: str = parameter(
+        "shards",
+        "Output folder of the shards, manifest, dataset card and build_report.json (one build at a "
+        "time per folder).",
+        path="dir",
+    )
+    # Each chunk records its own input files, so `limit` is not in the fingerprint.
+    limit: int | None = parameter(None, "Only the first N RAW files, sorted by name.", unset="all", minimum=1)
+    types: tuple[str, ...] | None = parameter(
+        None, "Distortion types to render, e.g. blur,noise.", unset="all six", choices=DISTORTION_TYPES
+    )
+    levels: tuple[int, ...] | None = parameter(
+        None,
+        f"Levels 1..{N_LEVELS_PER_TYPE} to render, e.g. 1,10,20.",
+        unset="all twenty",
+        minimum=1,
+        maximum=N_LEVELS_PER_TYPE,
+    )
     # 1,024 px long side: enough for SAM's 1,024 input and the model's 512 px crops (SPEC §5).
-    size: int | None = 1024
-    segmenter: str | None = None
-    checkpoint: str | None = None
-    detector: str | None = None
-    detector_weights: str | None = None
-    metric: str | None = None
-    metric_weights: str | None = None
+    size: int | None = parameter(
+        1024,
+        f"Working long side in px (>= {MIN_SIZE}), or full: the RAW's own resolution.",
+        minimum=MIN_SIZE,
+        none_word="full",
+    )
+    segmenter: str = parameter(defaults.SEGMENTER, "Segmenter registry name (`seagull list`).")
+    checkpoint: str | None = parameter(
+        None, "Local weight file of the segmenter (SAM .pth).", unset="none", path="file"
+    )
+    detector: str = parameter(defaults.DETECTOR, "Detector registry name (`seagull list`).")
+    detector_weights: str | None = parameter(
+        None, "Local weight file of the detector.", unset="none", path="file"
+    )
+    metric: str = parameter(defaults.METRIC, "Full-reference label metric registry name (`seagull list`).")
+    metric_weights: str | None = parameter(
+        None, "Local weight file of the metric (TOPIQ-FR .pth).", unset="none", path="file"
+    )
     # 8 references ≈ 1 GB of PNG at 1,024 px: the shard size WebDataset streams best (issue 7).
     # Small local builds pass fewer (`make shards` uses 4, so both cores get a chunk).
-    chunk_size: int = 8
-    seed: int = 0
-    work_dir: str | None = None
+    chunk_size: int = parameter(
+        8, "References per task and per shard (8 ≈ 1 GB of shard at 1,024 px).", minimum=1
+    )
+    seed: int = parameter(0, "Base seed; each reference derives its own from it and its id.")
+    work_dir: str | None = parameter(
+        None, "Where the sample or fetched RAISE files go.", unset="<out>/_work", path="dir"
+    )
     # In the fingerprint: GPU kernels round differently, so bytes are identical per device type only.
-    device: str = "cpu"
+    device: str = parameter(
+        "cpu",
+        "Torch device of the segmenter, detector and metric (cpu, cuda, cuda:N, mps).",
+        pattern=DEVICE_PATTERN,
+    )
 
     def __post_init__(self) -> None:
+        # None (what older callers and build plans wrote) names the registry's default.
+        for name, default in (
+            ("segmenter", defaults.SEGMENTER),
+            ("detector", defaults.DETECTOR),
+            ("metric", defaults.METRIC),
+        ):
+            if getattr(self, name) is None:
+                object.__setattr__(self, name, default)
         # Canonical order: `--types noise,blur` and `--types blur,noise` are the same build.
         _check_types(self.types)
         if self.types is not None:
@@ -82,8 +132,10 @@ class BuildConfig:
             raise ValueError(f"chunk_size must be >= 1, got {self.chunk_size}")
         if self.limit is not None and self.limit < 1:
             raise ValueError(f"limit must be >= 1 or None, got {self.limit}")
-        if self.size is not None and self.size < 64:
-            raise ValueError(f"size must be >= 64 px or None (full resolution), got {self.size}")
+        if self.size is not None and self.size < MIN_SIZE:
+            raise ValueError(f"size must be >= {MIN_SIZE} px or None (full resolution), got {self.size}")
+        if not re.fullmatch(DEVICE_PATTERN, self.device):
+            raise ValueError(f"device {self.device!r}: use cpu, cuda, cuda:N or mps")
         if self.source.startswith(SAMPLE_PREFIX):
             sample_count(self.source)  # validates N
 
@@ -117,13 +169,37 @@ class BuildConfig:
         return hashlib.sha256(json.dumps(record, sort_keys=True).encode()).hexdigest()[:16]
 
     def with_defaults(self, segmenter: str, detector: str | None, metric: str) -> BuildConfig:
-        """The same config with the registry defaults filled in where a name is None."""
+        """The same config with the given names where a name is None (none is, once constructed:
+        the registries' defaults are filled in by `__post_init__`; kept for older callers)."""
         return replace(
             self,
             segmenter=self.segmenter or segmenter,
             detector=self.detector or detector,
             metric=self.metric or metric,
         )
+
+
+@dataclass(frozen=True)
+class Parameter:
+    """One build parameter as the CLI and the flow derive it: a BuildConfig field and its metadata."""
+
+    name: str
+    annotation: Any  # the field's type, evaluated (e.g. `int | None`)
+    default: Any
+    help: str
+    unset: str | None = None
+    minimum: int | None = None
+    maximum: int | None = None
+    pattern: str | None = None
+    path: str | None = None
+    choices: tuple[str, ...] | None = None
+    none_word: str | None = None
+
+
+def build_parameters() -> list[Parameter]:
+    """The build's parameters in BuildConfig's order (the order of the CLI help and the Prefect UI)."""
+    hints = typing.get_type_hints(BuildConfig)
+    return [Parameter(f.name, hints[f.name], f.default, **f.metadata) for f in fields(BuildConfig)]
 
 
 def sample_count(source: str) -> int:
@@ -170,10 +246,10 @@ def build_command(config: BuildConfig) -> str:
     else:
         args = ["--raw-dir", config.source]
     args += ["--out", config.out]
-    defaults = BuildConfig(source=config.source)
+    plain = BuildConfig(source=config.source)
     options = {name: value for name, value in config.to_json().items() if name not in ("source", "out")}
     for name, value in options.items():
-        if value == defaults.to_json()[name]:
+        if value == plain.to_json()[name]:
             continue
         if isinstance(value, list):
             value = ",".join(str(v) for v in value)

@@ -8,11 +8,11 @@ from __future__ import annotations
 
 import importlib
 import importlib.util
-import os
 
 import click
 
 from seagull import __version__
+from seagull.commands._prefect_env import prepare_env
 
 # command name -> (module under seagull.commands, one-line help shown by `seagull --help`)
 COMMANDS: dict[str, tuple[str, str]] = {
@@ -31,14 +31,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "3k": ("sg3k", "SEAGULL-3k: ROIs, Label Studio push/pull, aggregation and shards."),
     "demo": ("demo", "Serve the click-to-assess web page (Gradio) on this machine."),
     "publish": ("publish", "Copy a build's consumer files into a folder to share or push to the Hub."),
-}
-
-
-# Prefect's in-process (ephemeral) server gets 20 s to start by default: too little on a busy 2-core
-# machine, where `seagull build` then fails before doing any work. Users' own settings win.
-PREFECT_DEFAULTS = {
-    "PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS": "120",
-    "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
+    "list": ("registries", "List segmenters, detectors, metrics, projectors and what each needs."),
 }
 
 
@@ -52,8 +45,7 @@ class LazyGroup(click.Group):
         if name not in COMMANDS:
             return None
         module_name, _ = COMMANDS[name]
-        for key, value in PREFECT_DEFAULTS.items():
-            os.environ.setdefault(key, value)
+        prepare_env(quiet=ctx.params.get("quiet", False))  # before the module imports Prefect or tqdm
         module = importlib.import_module(f"seagull.commands.{module_name}")
         return module.command
 
@@ -70,7 +62,13 @@ def _module_exists(module: str) -> bool:
 
 @click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="seagull")
-def main() -> None:
+@click.option(
+    "-q",
+    "--quiet",
+    is_flag=True,
+    help="Results, warnings and errors only: no progress bars, no Prefect info logs.",
+)
+def main(quiet: bool) -> None:
     """SEAGULL: region-of-interest image quality assessment.
 
     \b

@@ -24,6 +24,9 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import yaml
 
+from pipeline import defaults
+from pipeline.registry import Entry, Registry
+
 if TYPE_CHECKING:
     import torch
 
@@ -31,10 +34,7 @@ if TYPE_CHECKING:
 # (`seagull build --metric NAME` checks it before anything runs) must not cost their ~10 s import.
 
 SETTINGS_PATH = Path(__file__).parent / "metrics.yaml"
-# The default of `make shards`: weight-free (no download, no weight file) and fast enough for the
-# budget. It does not yet meet issue 13 on every type (colourfulness and blur at level 20, clean ROIs'
-# importance): docs/labels.md has the measured table of candidates and what each costs.
-DEFAULT_METRIC = "gmsd_rgb"
+DEFAULT_METRIC = defaults.METRIC  # the default of `make shards` (see pipeline/defaults.py)
 # Modules that register metric builders (beyond "pyiqa", below); imported by `create_metric`.
 BUILDER_MODULES = ("pipeline.labels.topiq",)
 # Pass as `weights=` to build TOPIQ-FR with random weights: code paths and tests only, never labels.
@@ -135,19 +135,18 @@ class NaiveMetric(LabelMetric):
         return self.raw_naive(dist, prepared)
 
 
-_BUILDERS: dict[str, Callable[[MetricSettings, str | None, str], LabelMetric]] = {}
+# builder name -> builder(settings, weights, device) -> LabelMetric; metrics.yaml names each metric's.
+BUILDERS = Registry("metric builder")
 
 
 def register_builder(name: str) -> Callable:
     """Decorator: register a metric builder under `name` (an error on a duplicate name)."""
+    return BUILDERS.register(name, package="pyiqa")
 
-    def decorate(builder: Callable) -> Callable:
-        if name in _BUILDERS:
-            raise ValueError(f"metric builder {name!r} is already registered")
-        _BUILDERS[name] = builder
-        return builder
 
-    return decorate
+def metric_entries() -> list[Entry]:
+    """Every label metric with what it needs (its weight file, pyiqa), for `seagull list`."""
+    return [Entry(name, s.weights_file, "pyiqa") for name, s in sorted(load_settings().items())]
 
 
 @functools.cache
@@ -194,10 +193,11 @@ def create_metric(name: str, weights: str | Path | None = None, device: str = "c
     entry = settings[name]
     for module in BUILDER_MODULES:
         importlib.import_module(module)  # registers its builders (once: later imports are cached)
-    builder = _BUILDERS.get(entry.builder)
-    if builder is None:
-        raise KeyError(f"metric {name!r} names builder {entry.builder!r}; registered: {sorted(_BUILDERS)}")
-    return builder(entry, None if weights is None else str(weights), device)
+    if entry.builder not in BUILDERS.names():
+        raise KeyError(f"metric {name!r} names builder {entry.builder!r}; registered: {BUILDERS.names()}")
+    return BUILDERS.create(
+        entry.builder, settings=entry, weights=None if weights is None else str(weights), device=device
+    )
 
 
 @register_builder("pyiqa")

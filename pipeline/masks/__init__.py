@@ -15,6 +15,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from pipeline import defaults
+
 # Imported for their registrations (a module's file name is the family it registers).
 from pipeline.masks import fasterrcnn, felzenszwalb_rag, mobile_sam, region_proposals, sam, seem  # noqa: F401
 from pipeline.masks._registry import DETECTORS, SEGMENTERS
@@ -24,8 +26,8 @@ from pipeline.masks.rois import MaskConfig, compute_rois
 from pipeline.masks.rois_json import RoiFile, provenance, read_rois_json, write_rois_json
 
 # The weight-free defaults: what `make shards` uses when no weight file is given.
-DEFAULT_SEGMENTER = felzenszwalb_rag.NAME
-DEFAULT_DETECTOR = region_proposals.NAME
+DEFAULT_SEGMENTER = defaults.SEGMENTER
+DEFAULT_DETECTOR = defaults.DETECTOR
 
 
 def create_segmenter(

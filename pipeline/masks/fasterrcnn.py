@@ -64,7 +64,7 @@ class TorchvisionDetector:
         )
 
 
-@DETECTORS.register(NAME)
+@DETECTORS.register(NAME, weights=checkpoint_specs()[NAME].file)
 def create_fasterrcnn(
     weights: str | None = None, device: str = "cpu", config: FasterRcnnConfig | None = None
 ) -> TorchvisionDetector:

@@ -191,7 +191,7 @@ def build_tiny_random_sam(seed: int = 0, image_size: int = 256) -> Sam:
 def _register(variant: str) -> None:
     name = f"sam_{variant}"
 
-    @SEGMENTERS.register(name)
+    @SEGMENTERS.register(name, weights=checkpoint_specs()[name].file, package="segment_anything")
     def create(
         checkpoint: str | None = None, device: str = "cpu", config: SamConfig | None = None
     ) -> SamSegmenter:

@@ -17,4 +17,6 @@ DETECTORS.register_unavailable(
     "SEEM has no installable package here (https://github.com/UX-Decoder/Segment-Everything-Everywhere-"
     "All-At-Once, weights seem_focall_v1.pt); use --detector fasterrcnn_resnet50_fpn with its local "
     "COCO weights, or the weight-free region_proposals",
+    weights="seem_focall_v1.pt",
+    package="seem",
 )

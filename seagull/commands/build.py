@@ -7,54 +7,16 @@ error (exit 2) naming the allowed choices, within the time it takes to import th
 from __future__ import annotations
 
 import os
-import re
 import sys
 
 import click
 
-from seagull.commands._prefect_env import ensure_prefect_env
+from pipeline.build_config import BuildConfig, unknown_registry_names
+from seagull.commands._build_options import config_options
 
 
-def _csv(kind: type) -> click.ParamType:
-    class CommaList(click.ParamType):
-        name = f"{kind.__name__},..."
-
-        def convert(self, value, param, ctx):  # noqa: ANN001 - click's signature
-            if isinstance(value, list):
-                return value
-            try:
-                return [kind(v.strip()) for v in value.split(",") if v.strip()]
-            except ValueError:
-                self.fail(f"{value!r} is not a comma-separated list of {kind.__name__}", param, ctx)
-
-    return CommaList()
-
-
-MIN_SIZE = 64  # the smallest working size the build accepts (BuildConfig checks the same)
-DEVICE = re.compile(r"cpu|cuda(:\d+)?|mps")
-
-
-class SizeType(click.ParamType):
-    """The working long side: an integer >= MIN_SIZE, or 'full'."""
-
-    name = "PX|full"
-
-    def convert(self, value, param, ctx):  # noqa: ANN001 - click's signature
-        if value is None or isinstance(value, int):
-            return value
-        if str(value).strip().lower() == "full":
-            return None
-        if not str(value).strip().isdigit() or int(value) < MIN_SIZE:
-            self.fail(f"{value!r}: give the long side in pixels (>= {MIN_SIZE}) or 'full'", param, ctx)
-        return int(value)
-
-
-def check_registry_names(config) -> None:  # noqa: ANN001 - a BuildConfig
+def check_registry_names(config: BuildConfig) -> None:
     """Unknown registry names are usage errors listing the names available here."""
-    if config.segmenter is None and config.detector is None and config.metric is None:
-        return  # the defaults: nothing to import
-    from pipeline.build_config import unknown_registry_names  # light: no torch, no pyiqa
-
     for field, name, names in unknown_registry_names(config):
         raise click.BadParameter(
             f"unknown name {name!r}; choose one of: {', '.join(names)}", param_hint=f"--{field}"
@@ -80,51 +42,14 @@ def check_dask(dask_address: str | None) -> None:
 @click.option(
     "--raise-csv", type=click.Path(dir_okay=False), help="Fetch the RAW files of a RAISE CSV, then build."
 )
-@click.option("--out", required=True, type=click.Path(file_okay=False), help="Output folder of the shards.")
-@click.option("--limit", type=click.IntRange(1), help="Only the first N RAW files (sorted by name).")
-@click.option("--types", type=_csv(str), help="Distortion types, e.g. blur,noise (default: all six).")
-@click.option("--levels", type=_csv(int), help="Levels 1..20, e.g. 1,10,20 (default: all twenty).")
-@click.option(
-    "--size",
-    default="1024",
-    show_default=True,
-    type=SizeType(),
-    help="Working long side in px (>= 64), or 'full'.",
-)
-@click.option("--segmenter", help="Segmenter registry name (default: the weight-free default).")
-@click.option(
-    "--checkpoint", type=click.Path(dir_okay=False, exists=True), help="Segmenter weights (SAM .pth)."
-)
-@click.option("--detector", help="Detector registry name.")
-@click.option("--detector-weights", type=click.Path(dir_okay=False, exists=True), help="Detector weights.")
-@click.option("--metric", help="Full-reference metric registry name (default: the weight-free default).")
-@click.option(
-    "--metric-weights", type=click.Path(dir_okay=False, exists=True), help="Metric weights (TOPIQ-FR .pth)."
-)
-@click.option(
-    "--chunk-size",
-    default=8,
-    show_default=True,
-    type=click.IntRange(1),
-    help="References per task and per shard (8 ≈ 1 GB at 1,024 px).",
-)
-@click.option("--seed", default=0, show_default=True, type=int, help="Base seed of the build.")
-@click.option(
-    "--device",
-    default="cpu",
-    show_default=True,
-    help="Torch device of segmenter/detector/metric (cpu, cuda, cuda:N).",
-)
-@click.option(
-    "--work-dir", type=click.Path(file_okay=False), help="Where sample/fetched RAW files go [OUT/_work]."
-)
+@config_options  # --out, --limit, --types, ... --device: one per BuildConfig field, help and default from it
 @click.option(
     "--workers",
     type=click.IntRange(1),
     help="Chunks built at once (each ~2 GB at 1,024 px) [default: the cores; with --dask-address: no limit].",
 )
 @click.option("--dask-address", help="Run the chunks on an existing Dask scheduler, e.g. tcp://host:8786.")
-def command(sample, raw_dir, raise_csv, workers, dask_address, **options) -> None:  # noqa: ANN001
+def command(sample, raw_dir, raise_csv, workers, dask_address, **options) -> None:
     """Build SEAGULL-100w WebDataset shards: render → masks → labels → shards, one task per chunk.
 
     \b
@@ -138,15 +63,14 @@ def command(sample, raw_dir, raise_csv, workers, dask_address, **options) -> Non
     sources = [s for s in (sample and f"sample:{sample}", raw_dir, raise_csv) if s]
     if len(sources) != 1:
         raise click.UsageError("give exactly one of --sample N, --raw-dir DIR, --raise-csv CSV")
-    check_options(sources[0], options)
+    config = check_options(sources[0], options)
     check_dask(dask_address)
-    ensure_prefect_env()
     from flows.build_100w import build_100w, with_task_runner
 
     flow = with_task_runner(build_100w, workers=workers, dask_address=dask_address)
     # With Dask and no --workers, the cluster's size bounds the chunks at once (0: no window here).
     window = workers if workers is not None else (0 if dask_address else None)
-    state = flow(source=sources[0], **options, workers=window, return_state=True)
+    state = flow(**config.to_json(), workers=window, return_state=True)
     if not state.is_completed():
         click.secho(f"build failed: {state.message}", fg="red", err=True)
         sys.exit(1)
@@ -157,19 +81,14 @@ def command(sample, raw_dir, raise_csv, workers, dask_address, **options) -> Non
     click.secho(f"dataset card: {report['card']}", fg="green", bold=True)
 
 
-def check_options(source: str, options: dict) -> None:
-    """Every value the flow would reject, as a usage error before Prefect starts."""
-    from pipeline.build_config import BuildConfig
-
+def check_options(source: str, options: dict) -> BuildConfig:
+    """The build's config; every value the flow would reject is a usage error before Prefect starts."""
     for name in ("types", "levels"):
         if options[name] is not None and not options[name]:
             raise click.BadParameter("give at least one value", param_hint=f"--{name}")
-    if not DEVICE.fullmatch(options["device"]):
-        raise click.BadParameter(
-            f"{options['device']!r}: use cpu, cuda, cuda:N or mps", param_hint="--device"
-        )
     try:
-        config = BuildConfig.from_json({"source": source, **options})
+        config = BuildConfig(source=source, **options)
     except ValueError as error:
         raise click.UsageError(str(error)) from error
     check_registry_names(config)
+    return config

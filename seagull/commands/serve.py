@@ -11,8 +11,6 @@ import urllib.request
 
 import click
 
-from seagull.commands._prefect_env import ensure_prefect_env
-
 RUN_EXAMPLE = (
     "prefect deployment run 'seagull-100w/build-100w' --param source=sample:8 --param out=shards --watch"
 )
@@ -31,7 +29,6 @@ def start_server(host: str, port: int, wait_s: float = 90.0) -> subprocess.Popen
     """Start `prefect server start` (SQLite in PREFECT_HOME) and wait until its API answers."""
     server = subprocess.Popen(
         [sys.executable, "-m", "prefect", "server", "start", "--host", host, "--port", str(port)],
-        env={**os.environ, "PREFECT_SERVER_ANALYTICS_ENABLED": "false"},
     )
     api_url = f"http://{host}:{port}/api"
     deadline = time.monotonic() + wait_s
@@ -60,7 +57,6 @@ def command(host: str, port: int, limit: int) -> None:
     export PREFECT_API_URL=http://127.0.0.1:4200/api
     prefect deployment run 'seagull-100w/build-100w' --param source=sample:8 --param out=shards --watch
     """
-    ensure_prefect_env()
     api_url = os.environ.get("PREFECT_API_URL") or f"http://{host}:{port}/api"
     server = None
     if not api_healthy(api_url):

@@ -21,7 +21,7 @@ from pathlib import Path
 
 import click
 
-from seagull.commands._prefect_env import ensure_prefect_env
+from pipeline import defaults  # names only: the registries are not imported
 
 DEFAULT_PROJECT = "SEAGULL-3k"
 
@@ -37,6 +37,23 @@ def _server_options(func):  # noqa: ANN001, ANN202 - a click decorator
         func
     )
     return func
+
+
+# Options shared by several steps.
+_build_option = click.option(
+    "--build",
+    "build_dir",
+    required=True,
+    type=click.Path(file_okay=False, exists=True),
+    help="A `seagull 3k build` folder.",
+)
+_min_ratings_option = click.option(
+    "--min-ratings",
+    default=7,
+    show_default=True,
+    type=click.IntRange(1),
+    help="Annotators per ROI (paper: 7).",
+)
 
 
 def _client(url, token):  # noqa: ANN001, ANN202
@@ -79,13 +96,29 @@ def demo(out_dir: Path, n: int | None) -> None:
     help="Label Studio JSON export or ratings.jsonl.",
 )
 @click.option(
-    "--simulate", default=0, type=click.IntRange(0), help="N SIMULATED annotators per ROI (demo only)."
+    "--simulate",
+    default=0,
+    show_default=True,
+    type=click.IntRange(0),
+    help="N SIMULATED annotators per ROI (demo only).",
 )
-@click.option("--segmenter", help="Segmenter registry name (default: the weight-free default).")
+@click.option(
+    "--segmenter",
+    default=defaults.SEGMENTER,
+    show_default=True,
+    help="Segmenter registry name (`seagull list`).",
+)
 @click.option("--checkpoint", type=click.Path(dir_okay=False, exists=True), help="Segmenter weights.")
-@click.option("--detector", help="Detector registry name, or 'none'.")
+@click.option(
+    "--detector",
+    default=defaults.DETECTOR,
+    show_default=True,
+    help="Detector registry name (`seagull list`), or 'none'.",
+)
 @click.option("--detector-weights", type=click.Path(dir_okay=False, exists=True), help="Detector weights.")
-@click.option("--device", default="cpu", show_default=True)
+@click.option(
+    "--device", default="cpu", show_default=True, help="Torch device of the segmenter and detector."
+)
 @click.option("--size", default="1024", show_default=True, help="Working long side in px, or 'full'.")
 @click.option(
     "--max-rois", default=3, show_default=True, type=click.IntRange(1), help="ROIs per image (paper: 2-3)."
@@ -93,21 +126,22 @@ def demo(out_dir: Path, n: int | None) -> None:
 @click.option(
     "--min-rois", default=2, show_default=True, type=click.IntRange(1), help="Fewer: the image is reported."
 )
+@_min_ratings_option
 @click.option(
-    "--min-ratings",
-    default=7,
+    "--test-fraction",
+    default=0.2,
     show_default=True,
-    type=click.IntRange(1),
-    help="Annotators per ROI (paper: 7).",
+    type=click.FloatRange(0, 1),
+    help="Share of the images in the test split (by a hash of the image id).",
 )
-@click.option("--test-fraction", default=0.2, show_default=True, type=click.FloatRange(0, 1))
-@click.option("--seed", default=0, show_default=True, type=int)
+@click.option(
+    "--seed", default=0, show_default=True, type=int, help="Base seed (ROI prompts, SIMULATED ratings)."
+)
 def build(images, use_demo, build_dir, **options) -> None:  # noqa: ANN001
     """Run the build-3k flow: ROIs + tasks; with ratings also aggregate, shards, card and verify."""
     if bool(images) == bool(use_demo):
         raise click.UsageError("give exactly one of --images PATH or --demo")
     options["size"] = None if str(options["size"]).lower() == "full" else int(options["size"])
-    ensure_prefect_env()
     from flows.build_3k import build_3k, summary_lines
 
     state = build_3k(images=images or "demo", build=build_dir, **options, return_state=True)
@@ -123,9 +157,11 @@ def build(images, use_demo, build_dir, **options) -> None:  # noqa: ANN001
 
 
 @command.command("simulate")
-@click.option("--build", "build_dir", required=True, type=click.Path(file_okay=False, exists=True))
-@click.option("--annotators", default=7, show_default=True, type=click.IntRange(1))
-@click.option("--seed", default=0, show_default=True, type=int)
+@_build_option
+@click.option(
+    "--annotators", default=7, show_default=True, type=click.IntRange(1), help="SIMULATED annotators per ROI."
+)
+@click.option("--seed", default=0, show_default=True, type=int, help="Seed of the simulated ratings.")
 @click.option(
     "--post", is_flag=True, help="Post the SIMULATED ratings to Label Studio instead of storing them."
 )
@@ -151,7 +187,7 @@ def simulate(build_dir, annotators, seed, post, url, token, project) -> None:  #
 
 
 @command.command("push")
-@click.option("--build", "build_dir", required=True, type=click.Path(file_okay=False, exists=True))
+@_build_option
 @click.option(
     "--min-ratings", default=7, show_default=True, type=click.IntRange(1), help="Annotators per task."
 )
@@ -175,14 +211,14 @@ def push(build_dir, min_ratings, image_url_prefix, url, token, project) -> None:
 
 
 @command.command("pull")
-@click.option("--build", "build_dir", required=True, type=click.Path(file_okay=False, exists=True))
+@_build_option
 @click.option(
     "--export",
     "export_file",
     type=click.Path(dir_okay=False, exists=True),
     help="A Label Studio JSON export instead of a server.",
 )
-@click.option("--min-ratings", default=7, show_default=True, type=click.IntRange(1))
+@_min_ratings_option
 @_server_options
 def pull(build_dir, export_file, min_ratings, url, token, project) -> None:  # noqa: ANN001
     """Store every annotator's raw ratings (id, time) in BUILD/ratings/, before any aggregation."""
@@ -206,8 +242,8 @@ def pull(build_dir, export_file, min_ratings, url, token, project) -> None:  # n
 
 
 @command.command("progress")
-@click.option("--build", "build_dir", required=True, type=click.Path(file_okay=False, exists=True))
-@click.option("--min-ratings", default=7, show_default=True, type=click.IntRange(1))
+@_build_option
+@_min_ratings_option
 def progress(build_dir, min_ratings) -> None:  # noqa: ANN001
     """How many ROIs have >= MIN_RATINGS annotators in the pulled ratings (pull first for fresh numbers)."""
     try:

@@ -19,8 +19,8 @@ from pipeline.masks import (
     read_rois_json,
     write_rois_json,
 )
-from pipeline.masks._registry import Registry
 from pipeline.records import ROI
+from pipeline.registry import Registry
 
 
 def sample_rois() -> list[ROI]:
