@@ -14,10 +14,9 @@ from dataclasses import asdict, dataclass, fields, replace
 from pathlib import Path
 from typing import Any
 
-from pipeline.taxonomy import DISTORTION_TYPES, N_LEVELS_PER_TYPE
+from pipeline.taxonomy import DISTORTION_TYPES, MIN_WORKING_SIZE, N_LEVELS_PER_TYPE
 
 SAMPLE_PREFIX = "sample:"
-RAW_SUFFIXES = (".nef", ".dng", ".cr2", ".arw", ".raf", ".orf", ".rw2", ".pef")
 
 # Fields that do not change a shard's bytes: where things live, and how many files are taken
 # (each chunk records its own input files, so `limit` is checked there).
@@ -82,8 +81,10 @@ class BuildConfig:
             raise ValueError(f"chunk_size must be >= 1, got {self.chunk_size}")
         if self.limit is not None and self.limit < 1:
             raise ValueError(f"limit must be >= 1 or None, got {self.limit}")
-        if self.size is not None and self.size < 64:
-            raise ValueError(f"size must be >= 64 px or None (full resolution), got {self.size}")
+        if self.size is not None and self.size < MIN_WORKING_SIZE:
+            raise ValueError(
+                f"size must be >= {MIN_WORKING_SIZE} px or None (full resolution), got {self.size}"
+            )
         if self.source.startswith(SAMPLE_PREFIX):
             sample_count(self.source)  # validates N
 
@@ -132,15 +133,6 @@ def sample_count(source: str) -> int:
     if not text.isdigit() or int(text) < 1:
         raise ValueError(f"source {source!r}: write `sample:N` with N >= 1 (e.g. sample:8)")
     return int(text)
-
-
-def reference_seed(seed: int, ref_id: str) -> int:
-    """A per-reference seed (0 .. 2**31-1) that depends on the base seed and the id only.
-
-    So a reference renders the same noise whatever chunk, worker or order it lands in.
-    """
-    digest = hashlib.sha256(f"{seed}:{ref_id}".encode()).digest()
-    return int.from_bytes(digest[:4], "little") & 0x7FFFFFFF
 
 
 def _check_types(types: tuple[str, ...] | None) -> None:

@@ -30,6 +30,7 @@ import numpy as np
 import rawpy
 
 from pipeline.isp.white_balance import neutral_to_gains
+from pipeline.raw_files import ref_id_of
 
 # LibRaw's `sizes.flip` -> number of counter-clockwise quarter turns that put the image upright.
 _FLIP_TO_ROT90 = {0: 0, 3: 2, 5: 1, 6: 3}
@@ -80,11 +81,6 @@ class DecodedRaw:
     size: tuple[int, int]
     cfa: str = "RGGB"
     mosaic_source: str = "sensor"
-
-
-def ref_id_of(path: Path | str) -> str:
-    """The reference id of a RAW file: its stem with dots replaced by '-' (keys never hold dots)."""
-    return Path(path).stem.replace(".", "-")
 
 
 def decode_raw(path: Path | str, size: int | None = 1024, oversample: int = 2) -> DecodedRaw:

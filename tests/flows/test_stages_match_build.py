@@ -13,7 +13,8 @@ import pytest
 from click.testing import CliRunner
 
 from pipeline.build_config import BuildConfig
-from pipeline.chunk import ChunkSpec, list_raw_files, process_chunk
+from pipeline.chunk import ChunkSpec, process_chunk
+from pipeline.raw_files import list_raw_files
 from pipeline.shards.format import decode_image
 from seagull.cli import main
 
@@ -34,9 +35,10 @@ def both(small_raw: Path, tmp_path_factory: pytest.TempPathFactory) -> dict[str,
     assert not result.failures, result.failures
     stages = tmp_path_factory.mktemp("stages_cli")
     runs = [
-        ["render", str(raw), str(stages / "render"), *OPTIONS, "--no-sheet"],
-        ["masks", str(stages / "render"), str(stages / "masks"), "--no-overlay"],
-        ["label", str(stages / "render"), str(stages / "masks"), str(stages / "labels")],
+        ["render", "--raw-dir", str(raw), "--out", str(stages / "render"), *OPTIONS, "--no-sheet"],
+        ["masks", "--ref-dir", str(stages / "render"), "--out", str(stages / "masks"), "--no-overlay"],
+        ["label", "--render-dir", str(stages / "render"), "--masks-dir", str(stages / "masks")]
+        + ["--out", str(stages / "labels")],
     ]
     for args in runs:
         outcome = CliRunner().invoke(main, args)
@@ -55,7 +57,7 @@ def _shard_samples(build: Path) -> dict[str, tuple[np.ndarray, dict]]:
 
 
 def test_images_are_identical(both):
-    from pipeline.render import release_path
+    from pipeline.release import release_path
     from pipeline.taxonomy import sample_key
 
     samples, ref_id, renders = _shard_samples(both["build"]), both["ref_id"], both["stages"] / "render"

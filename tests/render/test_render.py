@@ -8,10 +8,10 @@ import pytest
 from skimage.metrics import peak_signal_noise_ratio
 
 from pipeline.decode import DecodedRaw, decode_raw
+from pipeline.release import release_path
 from pipeline.render import (
     contact_sheet,
     prepare_reference,
-    release_path,
     render_reference,
     render_variants,
 )
