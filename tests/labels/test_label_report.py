@@ -10,7 +10,8 @@ from pipeline.masks import write_rois_json
 from pipeline.masks.base import Provenance
 from pipeline.release import release_path
 from pipeline.render import write_png
-from seagull.commands.label import REPORT_NAME, command
+from pipeline.stage_runs.label import REPORT_NAME
+from seagull.commands.label import command
 
 
 def _release(tmp_path, photo, photo_rois, make_noisy, with_rois=("cat-1",)):
