@@ -45,7 +45,7 @@ def label_folder(
     run = FolderRun(REPORT_NAME, "labelled", "reference", settings)
     ref_ids = reference_ids(render_dir)
     if not ref_ids:
-        fix = f"pass the OUT_DIR of `seagull render`, or run `seagull render RAW_DIR {render_dir}` first"
+        fix = f"pass the --out of `seagull render`, or run `seagull render --raw-dir RAW --out {render_dir}` first"
         run.failed.append(failure(Path(render_dir) / REFERENCES, "no references found", fix))
         return run
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -68,7 +68,9 @@ def _failure(render_dir: Path, masks_dir: Path, ref_id: str, error: Exception) -
     """The report record of a reference that failed, with the fix for its kind of error."""
     path = release_path(render_dir, ref_id)
     if isinstance(error, MissingRois):
-        return failure(path, str(error), f"run `seagull masks {render_dir} {masks_dir}` first")
+        return failure(
+            path, str(error), f"run `seagull masks --ref-dir {render_dir} --out {masks_dir}` first"
+        )
     if isinstance(error, (OSError, ValueError)):
         return failure(path, f"{type(error).__name__}: {error}", "render it again with `seagull render`")
     return unexpected(path, error)

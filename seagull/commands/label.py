@@ -76,6 +76,9 @@ def command(
     seagull label --render-dir renders/ --masks-dir masks/ --out labels/          # weight-free default
     seagull label --render-dir renders/ --masks-dir masks/ --out labels/ \\
         --metric topiq_fr --metric-weights cfanet_fr_kadid_res50-2c4cc61d.pth
+
+    RENDER_DIR MASKS_DIR OUT_DIR: the positional form of --render-dir --masks-dir --out, deprecated
+    (goes in the next release).
     """
     if old_weights and weights:
         raise click.UsageError("pass --metric-weights only (--weights is its deprecated old name)")

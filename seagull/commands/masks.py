@@ -78,6 +78,8 @@ def command(
     seagull masks --ref-dir renders/ --out masks/                          # weight-free default
     seagull masks --ref-dir renders/ --out masks/ --segmenter sam_vit_b --checkpoint sam_vit_b_01ec64.pth \\
         --detector fasterrcnn_resnet50_fpn --detector-weights fasterrcnn_resnet50_fpn_coco-258fb6c6.pth
+
+    REF_DIR OUT_DIR: the positional form of --ref-dir --out, deprecated (goes in the next release).
     """
     from pipeline.release import IMAGE_SUFFIXES, reference_images
     from pipeline.stage_runs import FolderRun, failure

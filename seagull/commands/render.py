@@ -111,6 +111,8 @@ def command(
 
     \b
     seagull sample raw/ && seagull render --raw-dir raw/ --out out/ --types blur,noise --levels 1,10,20
+
+    RAW_DIR OUT_DIR: the positional form of --raw-dir --out, deprecated (goes in the next release).
     """
     from tqdm import tqdm
 
