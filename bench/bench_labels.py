@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 import tempfile
 import time
 from pathlib import Path
@@ -21,7 +22,6 @@ from pathlib import Path
 import torch
 
 from pipeline.labels import DEFAULT_METRIC, RANDOM_WEIGHTS, create_metric, list_metrics, score_reference
-from pipeline.labels.metrics import NaiveMetric
 
 
 def sample_reference(name: str = "chelsea"):  # noqa: ANN201
@@ -79,6 +79,9 @@ def metric_rates(reference, rois, variants) -> dict:  # noqa: ANN001
 
 def speedups(reference, rois, variants) -> dict:  # noqa: ANN001
     """Cached + batched vs naive per-pair calls, same crops, same run."""
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests" / "support"))
+    from stand_ins import NaiveMetric  # the tests' stand-in: one pyiqa call per pair
+
     # TOPIQ: many variants of few ROIs, as in a build (one reference preparation serves 120 variants).
     cases = {
         DEFAULT_METRIC: (None, variants[::10], rois),
