@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -49,7 +50,8 @@ def label_folder(
         run.failed.append(failure(Path(render_dir) / REFERENCES, "no references found", fix))
         return run
     out_dir.mkdir(parents=True, exist_ok=True)
-    (_calibrate if calibrate else _label)(run, metric, render_dir, masks_dir, out_dir, ref_ids, say)
+    job = _Job(run, metric, Path(render_dir), Path(masks_dir), Path(out_dir), ref_ids, say)
+    (_calibrate if calibrate else _label)(job)
     return run
 
 
@@ -76,87 +78,90 @@ def _failure(render_dir: Path, masks_dir: Path, ref_id: str, error: Exception) -
     return unexpected(path, error)
 
 
-def _label(
-    run: FolderRun,
-    metric: LabelMetric,
-    render_dir: Path,
-    masks_dir: Path,
-    out_dir: Path,
-    ref_ids: list[str],
-    say: Callable[[str], None],
-) -> None:
+@dataclass(frozen=True)
+class _Job:
+    """One `label_folder` call: where it reads and writes, with what metric, and its run record."""
+
+    run: FolderRun
+    metric: LabelMetric
+    render_dir: Path
+    masks_dir: Path
+    out_dir: Path
+    ref_ids: list[str]
+    say: Callable[[str], None]
+
+
+def _per_reference(
+    job: _Job, work: Callable[[Any, list, list], tuple[Any, str]]
+) -> dict[str, tuple[Any, float]]:
+    """{ref_id: (work's result, seconds)} of the references that worked; the others are recorded as
+    failed (the error policy: record the reference, go on). `work(reference, rois, variants)` returns
+    (result, a line to say)."""
+    results = {}
+    for ref_id in job.ref_ids:
+        try:
+            inputs = read_inputs(job.render_dir, job.masks_dir, ref_id)
+            start = time.perf_counter()
+            result, line = work(*inputs)
+        except Exception as error:  # noqa: BLE001 - one bad reference must not stop the others
+            job.run.failed.append(_failure(job.render_dir, job.masks_dir, ref_id, error))
+            continue
+        results[ref_id] = result, round(time.perf_counter() - start, 2)
+        job.run.done.append(ref_id)
+        job.say(f"{ref_id}: {line} ({results[ref_id][1]} s)")
+    return results
+
+
+def _label(job: _Job) -> None:
     from pipeline.labels.report import mean_quality_by_level, plot_quality_by_level
 
-    records, timings = [], {}
-    for ref_id in ref_ids:
-        try:
-            reference, rois, variants = read_inputs(render_dir, masks_dir, ref_id)
-            start = time.perf_counter()
-            labelled = stages.label(reference, rois, variants, metric)
-        except Exception as error:  # noqa: BLE001 - the error policy: record the reference, go on
-            run.failed.append(_failure(render_dir, masks_dir, ref_id, error))
-            continue
-        run.done.append(ref_id)
-        timings[ref_id] = round(time.perf_counter() - start, 2)
-        records += [{"ref_id": ref_id, **label} for label in labelled]
-        say(
-            f"{ref_id}: {len(rois)} ROIs x {len(variants)} variants = {len(labelled)} labels ({timings[ref_id]} s)"
-        )
-    _write_jsonl(out_dir / "labels.jsonl", records)
-    _write_parquet(out_dir / "labels.parquet", records)
+    def work(reference, rois, variants):
+        labelled = stages.label(reference, rois, variants, job.metric)
+        return labelled, f"{len(rois)} ROIs x {len(variants)} variants = {len(labelled)} labels"
+
+    done, out, metric = _per_reference(job, work), job.out_dir, job.metric
+    records = [{"ref_id": ref_id, **label} for ref_id, (labelled, _) in done.items() for label in labelled]
+    _write_jsonl(out / "labels.jsonl", records)
+    _write_parquet(out / "labels.parquet", records)
     table = mean_quality_by_level(records)
-    plot_quality_by_level(
-        table, out_dir / "quality_by_level.png", metric.name, metric.settings.clean_threshold
-    )
+    plot_quality_by_level(table, out / "quality_by_level.png", metric.name, metric.settings.clean_threshold)
     provenance = {
         **metric.provenance(),
         "labels": len(records),
-        "seconds_per_reference": timings,
+        "seconds_per_reference": {ref_id: seconds for ref_id, (_, seconds) in done.items()},
         "mean_quality_by_level": table,
     }
-    (out_dir / "provenance.json").write_text(json.dumps(provenance, indent=2))
-    say(f"{len(records)} labels in {out_dir / 'labels.jsonl'}; plot {out_dir / 'quality_by_level.png'}")
+    (out / "provenance.json").write_text(json.dumps(provenance, indent=2))
+    job.say(f"{len(records)} labels in {out / 'labels.jsonl'}; plot {out / 'quality_by_level.png'}")
 
 
-def _calibrate(
-    run: FolderRun,
-    metric: LabelMetric,
-    render_dir: Path,
-    masks_dir: Path,
-    out_dir: Path,
-    ref_ids: list[str],
-    say: Callable[[str], None],
-) -> None:
+def _calibrate(job: _Job) -> None:
     from pipeline.labels.calibrate import distances, halves, report
 
-    samples = {}
-    for ref_id in ref_ids:
-        try:
-            samples[ref_id] = distances(*read_inputs(render_dir, masks_dir, ref_id), metric)
-        except Exception as error:  # noqa: BLE001 - the error policy: record the reference, go on
-            run.failed.append(_failure(render_dir, masks_dir, ref_id, error))
-            continue
-        say(f"{ref_id}: scored ({samples[ref_id].quality.size} ROI crops)")
-    run.done.extend(samples)
+    def work(reference, rois, variants):
+        scored = distances(reference, rois, variants, job.metric)
+        return scored, f"scored ({scored.quality.size} ROI crops)"
+
+    samples = {ref_id: scored for ref_id, (scored, _) in _per_reference(job, work).items()}
     fit_ids, check_ids = halves(list(samples))
     if not fit_ids or not check_ids:
         # Fitting on half and checking on the other half needs two references; where others failed,
         # their failures already say why (and the exit status is 1 either way).
-        if not run.failed:
+        if not job.run.failed:
             fix = "pass a release with at least 2 references (one to fit on, one to check on)"
-            where = Path(render_dir) / REFERENCES
-            run.failed.append(failure(where, "--calibrate needs at least 2 references", fix))
+            where = Path(job.render_dir) / REFERENCES
+            job.run.failed.append(failure(where, "--calibrate needs at least 2 references", fix))
         return
     result = {
-        "metric": metric.name,
+        "metric": job.metric.name,
         "fit_references": fit_ids,
         "check_references": check_ids,
-        **report([samples[i] for i in fit_ids], [samples[i] for i in check_ids], metric.settings),
+        **report([samples[i] for i in fit_ids], [samples[i] for i in check_ids], job.metric.settings),
     }
-    (out_dir / "calibration.json").write_text(json.dumps(result, indent=2))
+    (job.out_dir / "calibration.json").write_text(json.dumps(result, indent=2))
     for half in ("fit", "check"):
         shares = result["word_shares_pct"][half]
-        say(
+        job.say(
             f"{half} half ({len(result[half + '_references'])} references): "
             + "; ".join(
                 f"{task} " + ", ".join(f"{word} {share:.1f} %" for word, share in words.items())
@@ -164,7 +169,7 @@ def _calibrate(
             )
         )
     verdict = "transfers" if result["transfers"] else "DOES NOT TRANSFER (more than 5 points apart)"
-    say(
+    job.say(
         f"suggested `worst` for metrics.yaml: {result['worst']}; word shares of the two halves differ by "
         f"at most {result['max_difference_pp']} points: {verdict}"
     )
