@@ -8,11 +8,11 @@ from __future__ import annotations
 
 import importlib
 import importlib.util
-import os
 
 import click
 
 from seagull import __version__
+from seagull.commands._prefect_env import ensure_prefect_env
 
 # command name -> (module under seagull.commands, one-line help shown by `seagull --help`)
 COMMANDS: dict[str, tuple[str, str]] = {
@@ -34,14 +34,6 @@ COMMANDS: dict[str, tuple[str, str]] = {
 }
 
 
-# Prefect's in-process (ephemeral) server gets 20 s to start by default: too little on a busy 2-core
-# machine, where `seagull build` then fails before doing any work. Users' own settings win.
-PREFECT_DEFAULTS = {
-    "PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS": "120",
-    "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
-}
-
-
 class LazyGroup(click.Group):
     """A click group that imports a sub-command's module only when it is invoked."""
 
@@ -52,8 +44,7 @@ class LazyGroup(click.Group):
         if name not in COMMANDS:
             return None
         module_name, _ = COMMANDS[name]
-        for key, value in PREFECT_DEFAULTS.items():
-            os.environ.setdefault(key, value)
+        ensure_prefect_env()  # users' own settings win
         module = importlib.import_module(f"seagull.commands.{module_name}")
         return module.command
 

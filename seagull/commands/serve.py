@@ -31,7 +31,6 @@ def start_server(host: str, port: int, wait_s: float = 90.0) -> subprocess.Popen
     """Start `prefect server start` (SQLite in PREFECT_HOME) and wait until its API answers."""
     server = subprocess.Popen(
         [sys.executable, "-m", "prefect", "server", "start", "--host", host, "--port", str(port)],
-        env={**os.environ, "PREFECT_SERVER_ANALYTICS_ENABLED": "false"},
     )
     api_url = f"http://{host}:{port}/api"
     deadline = time.monotonic() + wait_s
