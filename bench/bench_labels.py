@@ -24,7 +24,7 @@ import torch
 from pipeline.labels import DEFAULT_METRIC, RANDOM_WEIGHTS, create_metric, list_metrics, score_reference
 
 
-def sample_reference(name: str = "chelsea"):  # noqa: ANN201
+def sample_reference(name: str = "chelsea"):
     """(reference, ROIs, variants) of one sample photograph, through the real stages."""
     from pipeline.decode import decode_raw
     from pipeline.masks import (
@@ -49,13 +49,13 @@ def sample_reference(name: str = "chelsea"):  # noqa: ANN201
     return reference, rois, variants
 
 
-def timed(function) -> tuple[float, object]:  # noqa: ANN001
+def timed(function) -> tuple[float, object]:
     start = time.perf_counter()
     result = function()
     return time.perf_counter() - start, result
 
 
-def metric_rates(reference, rois, variants) -> dict:  # noqa: ANN001
+def metric_rates(reference, rois, variants) -> dict:
     """Labels per second on one core for every registered metric, on 2 levels per type."""
     subset = [variant for variant in variants if variant.level in (5, 15)]
     rates = {}
@@ -77,7 +77,7 @@ def metric_rates(reference, rois, variants) -> dict:  # noqa: ANN001
     return rates
 
 
-def speedups(reference, rois, variants) -> dict:  # noqa: ANN001
+def speedups(reference, rois, variants) -> dict:
     """Cached + batched vs naive per-pair calls, same crops, same run."""
     sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests" / "support"))
     from stand_ins import NaiveMetric  # the tests' stand-in: one pyiqa call per pair

@@ -69,7 +69,7 @@ def photos(size: int) -> dict[str, np.ndarray]:
     return out
 
 
-def time_rois(label: str, segmenter, detector, images: dict[str, np.ndarray]) -> dict:  # noqa: ANN001
+def time_rois(label: str, segmenter, detector, images: dict[str, np.ndarray]) -> dict:
     """Seconds (wall and CPU) and ROI counts per reference for one segmenter + detector."""
     rows = []
     for name, image in images.items():

@@ -157,7 +157,7 @@ def _build_reference(
         stage = "labels"
         with _timed(timings, stage):
             labels = stages.label(rendered.reference, rois, rendered.variants, components.metric)
-    except Exception as error:  # noqa: BLE001 - the error policy: record the file, go on
+    except Exception as error:  # the error policy: record the file, go on
         failures.append(FileFailure(str(path), ref_id, stage, f"{type(error).__name__}: {error}"))
         return None
     return stages.ref_group(ref_id, path, rendered, rois, labels, components.provenance)

@@ -144,7 +144,7 @@ def fetch_raise(
     return report
 
 
-def _write_ledger_if_possible(path: Path, rows) -> None:  # noqa: ANN001
+def _write_ledger_if_possible(path: Path, rows) -> None:
     """Save what was done on the way out of a failed run; the run's own error is the one to show."""
     try:
         write_ledger(path, rows)

@@ -103,7 +103,7 @@ def _per_reference(
             inputs = read_inputs(job.render_dir, job.masks_dir, ref_id)
             start = time.perf_counter()
             result, line = work(*inputs)
-        except Exception as error:  # noqa: BLE001 - one bad reference must not stop the others
+        except Exception as error:  # one bad reference must not stop the others
             job.run.failed.append(_failure(job.render_dir, job.masks_dir, ref_id, error))
             continue
         results[ref_id] = result, round(time.perf_counter() - start, 2)

@@ -95,7 +95,7 @@ def _render_file(
     except RawDecodeError as error:
         run.failed.append(error.to_json())
         return 0
-    except Exception as error:  # noqa: BLE001 - the error policy: record the file, go on
+    except Exception as error:  # the error policy: record the file, go on
         run.failed.append(unexpected(path, error))
         return 0
     run.settings["raw_sizes"][ref_id] = list(rendered.decoded.raw_size)

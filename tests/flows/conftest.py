@@ -142,7 +142,7 @@ class Services:
         self.api_port = self.free_port()
         self.api = f"http://127.0.0.1:{self.api_port}/api"
         self.env = prefect_env(self.api, tmp_path / "home")
-        self.log = open(tmp_path / "services.log", "w")  # noqa: SIM115 - closed in stop_all
+        self.log = open(tmp_path / "services.log", "w")  # closed in stop_all
         self.started: list[subprocess.Popen] = []
 
     @staticmethod

@@ -115,7 +115,7 @@ def test_render_unreadable_folder(tmp_path: Path, monkeypatch: pytest.MonkeyPatc
     locked.mkdir()
     real_scandir = os.scandir
 
-    def refuse(path):  # noqa: ANN001, ANN202 — root ignores chmod, so simulate the OS refusal
+    def refuse(path):  # root ignores chmod, so simulate the OS refusal
         if Path(path) == locked:
             raise PermissionError(13, "Permission denied", str(path))
         return real_scandir(path)
