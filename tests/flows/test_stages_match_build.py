@@ -109,3 +109,22 @@ def test_the_build_and_render_take_the_same_raw_files(sample_raw_dir: Path, tmp_
     assert outcome.exit_code == 0, outcome.output
     rendered = [Path(p).name for p in json.loads((out / "render_report.json").read_text())["rendered"]]
     assert [p.name for p in list_raw_files(raw)] == rendered == ["a.dng", "b.CR3", "c.nrw"]
+
+
+def test_label_reads_the_authors_layout_at_the_right_levels(small_raw: Path, tmp_path: Path):
+    # `--layout authors` keeps level k in folder k-1; `seagull label` used to read folder k as level k.
+    raw = tmp_path / "raw"
+    raw.mkdir()
+    shutil.copy(sorted(small_raw.glob("*.dng"))[0], raw / "a.dng")
+    renders, masks = tmp_path / "render", tmp_path / "masks"
+    runs = [
+        ["render", "--raw-dir", str(raw), "--out", str(renders), "--types", "blur", "--levels", "1,20"]
+        + ["--size", "64", "--layout", "authors", "--no-sheet"],
+        ["masks", "--ref-dir", str(renders), "--out", str(masks), "--no-overlay"],
+        ["label", "--render-dir", str(renders), "--masks-dir", str(masks), "--out", str(tmp_path / "labels")],
+    ]
+    for args in runs:
+        outcome = CliRunner().invoke(main, args)
+        assert outcome.exit_code == 0, (args[0], outcome.output)
+    lines = (tmp_path / "labels" / "labels.jsonl").read_text().splitlines()
+    assert {(r["dist_type"], r["level"]) for r in map(json.loads, lines)} == {("blur", 1), ("blur", 20)}
