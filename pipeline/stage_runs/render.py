@@ -36,12 +36,13 @@ def render_folder(
     out_dir: Path,
     presets: ISPPresets,
     options: RenderOptions,
-    progress: Callable[[int], None] | None = None,
+    progress: Callable[[int, int], None] | None = None,
 ) -> FolderRun:
     """Render every RAW file directly in `raw_dir` into `out_dir`.
 
     Args:
-        progress: called with the number of images written after each file (0 when it failed).
+        progress: called after each file as progress(images written for it, images to write in all);
+            a file that failed wrote 0.
 
     Returns:
         The run; its settings hold `raw_sizes`, {ref_id: [H, W]} of each RAW file rendered, so that
@@ -64,10 +65,11 @@ def render_folder(
         fix = ADD_RAW_FILES if isinstance(error, FileNotFoundError) else "make the folder readable"
         run.failed.append(failure(raw_dir, str(error), fix))
         return run
+    total = len(files) * (1 + len(options.types) * len(options.levels))
     for path in files:
         written = _render_file(path, out_dir, presets, options, run)
         if progress is not None:
-            progress(written)
+            progress(written, total)
     return run
 
 

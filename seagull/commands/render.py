@@ -129,5 +129,10 @@ def command(
     out.mkdir(parents=True, exist_ok=True)
     options = RenderOptions(tuple(types), tuple(levels), size, seed, layout, sheet=not no_sheet)
     with tqdm(unit="img", desc="render") as bar:
-        run = render_folder(raw_dir, out, presets, options, progress=bar.update)
+
+        def progress(written: int, total: int) -> None:
+            bar.total = total
+            bar.update(written)
+
+        run = render_folder(raw_dir, out, presets, options, progress=progress)
     finish(out, run)
