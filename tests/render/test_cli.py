@@ -175,3 +175,14 @@ def test_positional_folders_still_work_with_a_warning_and_not_beside_the_options
     assert both.exit_code == 2 and "--raw-dir only" in both.output
     missing = CliRunner().invoke(main, ["render", "--raw-dir", str(tmp_path)])
     assert missing.exit_code == 2 and "--out" in missing.output
+
+
+def test_stage_commands_name_their_default_components() -> None:
+    from pipeline.labels import DEFAULT_METRIC
+    from pipeline.masks import DEFAULT_DETECTOR, DEFAULT_SEGMENTER
+
+    masks_help = " ".join(CliRunner().invoke(main, ["masks", "--help"]).output.split())
+    assert (
+        f"weight-free {DEFAULT_SEGMENTER}" in masks_help and f"weight-free {DEFAULT_DETECTOR}" in masks_help
+    )
+    assert f"default: {DEFAULT_METRIC}" in CliRunner().invoke(main, ["label", "--help"]).output
