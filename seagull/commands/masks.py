@@ -22,7 +22,7 @@ from seagull.commands._report import finish
 @folder_option("ref-dir", "REF_DIR", "Reference images, or a `seagull render` output.", exists=True)
 @folder_option("out", "OUT_DIR", "Output folder (ROI JSON files, overlays/, masks_report.json).")
 @click.option(
-    "--segmenter", default=None, help="Segmenter registry name (default: the weight-free felzenszwalb_rag)."
+    "--segmenter", default=None, help="Segmenter registry name (default: felzenszwalb_rag, weight-free)."
 )
 @click.option(
     "--checkpoint", type=click.Path(dir_okay=False), help="Segmenter weights, e.g. sam_vit_b_01ec64.pth."
@@ -31,7 +31,7 @@ from seagull.commands._report import finish
     "--detector",
     default=None,
     help="Detector registry name, or 'none' for component-level ROIs only "
-    "(default: the weight-free region_proposals).",
+    "(default: region_proposals, weight-free).",
 )
 @click.option(
     "--detector-weights",

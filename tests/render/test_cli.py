@@ -182,7 +182,5 @@ def test_stage_commands_name_their_default_components() -> None:
     from pipeline.masks import DEFAULT_DETECTOR, DEFAULT_SEGMENTER
 
     masks_help = " ".join(CliRunner().invoke(main, ["masks", "--help"]).output.split())
-    assert (
-        f"weight-free {DEFAULT_SEGMENTER}" in masks_help and f"weight-free {DEFAULT_DETECTOR}" in masks_help
-    )
+    assert f"default: {DEFAULT_SEGMENTER}" in masks_help and f"default: {DEFAULT_DETECTOR}" in masks_help
     assert f"default: {DEFAULT_METRIC}" in CliRunner().invoke(main, ["label", "--help"]).output
