@@ -54,7 +54,7 @@ def _decoded_sample(folder: Path, size: int) -> list:
     return [decode_raw(path, size=size) for path in write_sample(folder, n=8)]
 
 
-def measure(decoded: list, presets, metric, types: list[str]) -> dict:  # noqa: ANN001
+def measure(decoded: list, presets, metric, types: list[str]) -> dict:
     """type -> {measure -> {"mean": [20], "spearman_min": float}} plus the raw curves."""
     curves = severity_curves(decoded, presets, metric, types=types)
     return {
@@ -71,7 +71,7 @@ def measure(decoded: list, presets, metric, types: list[str]) -> dict:  # noqa: 
     }
 
 
-def solve_two_way(decoded: list, presets, metric) -> dict[str, list[float]]:  # noqa: ANN001
+def solve_two_way(decoded: list, presets, metric) -> dict[str, list[float]]:
     """type -> 20 parameter values in level order, from the candidate grid."""
     solved = {}
     rng = np.random.default_rng(0)

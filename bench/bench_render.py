@@ -36,7 +36,7 @@ from pipeline.sample import SAMPLE_PHOTOS, SampleConfig, sample_gains, unprocess
 from pipeline.taxonomy import DISTORTION_TYPES  # noqa: E402
 
 
-def _timed(fn, *args, repeat: int = 3, **kwargs) -> float:  # noqa: ANN001
+def _timed(fn, *args, repeat: int = 3, **kwargs) -> float:
     """Best-of-`repeat` wall time of fn(*args) in seconds."""
     best = float("inf")
     for _ in range(repeat):
@@ -46,7 +46,7 @@ def _timed(fn, *args, repeat: int = 3, **kwargs) -> float:  # noqa: ANN001
     return best
 
 
-def bench_file(path: Path, presets, size: int, naive_per_type: int) -> dict:  # noqa: ANN001
+def bench_file(path: Path, presets, size: int, naive_per_type: int) -> dict:
     """Our way (decode once, 120 variants) against the naive way on a subset, extrapolated to 120."""
     start = time.perf_counter()
     decoded = decode_raw(path, size=size)
@@ -99,7 +99,7 @@ def _rawpy_postprocess(path: Path, size: tuple[int, int]) -> np.ndarray:
     return cv2.resize(rgb, size[::-1], interpolation=cv2.INTER_AREA)
 
 
-def bench_stages(path: Path, presets, size: int) -> dict[str, float]:  # noqa: ANN001
+def bench_stages(path: Path, presets, size: int) -> dict[str, float]:
     """Milliseconds of each ISP stage on one image at the working size (best of 3)."""
     decoded = decode_raw(path, size=size)
     ref = prepare_reference(decoded, presets)

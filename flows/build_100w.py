@@ -29,18 +29,10 @@ from flows.build_parameters import takes_build_config
 from flows.progress import chunk_counter
 from flows.progress import counter as progress_counter
 from pipeline import build_folder, build_report
-from pipeline._chunk_stages import shard_config
 from pipeline.build_config import SAMPLE_PREFIX, BuildConfig, check_registry_names, sample_count
 from pipeline.build_lock import BuildLock
-from pipeline.chunk import (
-    ChunkResult,
-    ChunkSpec,
-    check_reference_ids,
-    find_done,
-    list_raw_files,
-    plan_chunks,
-    process_chunk,
-)
+from pipeline.chunk import SHARD_CONFIG, ChunkResult, ChunkSpec, find_done, plan_chunks, process_chunk
+from pipeline.raw_files import check_reference_ids, list_raw_files
 
 FLOW_NAME = "seagull-100w"
 DEPLOYMENT_NAME = "build-100w"
@@ -151,7 +143,7 @@ def _build(config: BuildConfig, workers: int) -> dict[str, Any]:
     chunks = plan_chunks([Path(p) for p in paths], config.chunk_size)
     out = Path(config.out)
     done = [r for r in (find_done(out, spec, config) for spec in chunks) if r is not None]
-    removed = build_folder.prune_to_plan(out, [r.index for r in done], shard_config(config))
+    removed = build_folder.prune_to_plan(out, [r.index for r in done], SHARD_CONFIG)
     stale = [p for p in removed if p.name not in build_folder.MERGED_OUTPUTS]
     if stale:
         print(f"removed {len(stale)} file(s) of chunks not finished for this plan (e.g. {stale[0].name})")

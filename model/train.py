@@ -59,7 +59,6 @@ class RunOptions:
     max_steps: int | None = None  # overrides the stage's cap on optimizer steps
     precision: str | None = None  # overrides train.precision ("fp32" | "bf16")
     init_from: str | None = None  # trainable.pt of an earlier stage (stage 2 starts from stage 1)
-    stop_after: int | None = None  # stop after this many steps WITHOUT a checkpoint: a simulated kill
     device: str = "cpu"
     progress: bool = True  # tqdm bar
 
@@ -192,9 +191,6 @@ def _run_steps(
             bar.set_postfix(loss=f"{loss:.4f}")
             if rank == 0 and (state.step % config.train.log_every == 0 or state.step == total_steps):
                 records.append(_log(out, state, loss, scheduler, seen / (time.perf_counter() - started)))
-            if options.stop_after is not None and state.step >= options.stop_after:
-                bar.close()
-                return records  # a simulated kill: no checkpoint, no weights
             if rank == 0 and state.step % config.train.checkpoint_every == 0:
                 _save_checkpoint(out, model, optimizer, scheduler, state, config)
             if state.step >= total_steps:

@@ -12,17 +12,15 @@ import hashlib
 import json
 import re
 import typing
-from dataclasses import asdict, dataclass, field, fields, replace
+from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
 # The registries' default names are the build's defaults: names only, the registries are not imported.
 from pipeline import defaults
-from pipeline.taxonomy import DISTORTION_TYPES, N_LEVELS_PER_TYPE
+from pipeline.taxonomy import DISTORTION_TYPES, MIN_WORKING_SIZE, N_LEVELS_PER_TYPE
 
 SAMPLE_PREFIX = "sample:"
-RAW_SUFFIXES = (".nef", ".dng", ".cr2", ".arw", ".raf", ".orf", ".rw2", ".pef")
-MIN_SIZE = 64  # the smallest working long side: below it the ISP's kernels leave black images
 
 # Fields that do not change a shard's bytes: where things live, and how many files are taken
 # (each chunk records its own input files, so `limit` is checked there).
@@ -80,8 +78,8 @@ class BuildConfig:
     # 1,024 px long side: enough for SAM's 1,024 input and the model's 512 px crops (SPEC §5).
     size: int | None = parameter(
         1024,
-        f"Working long side in px (>= {MIN_SIZE}), or full: the RAW's own resolution.",
-        minimum=MIN_SIZE,
+        f"Working long side in px (>= {MIN_WORKING_SIZE}), or full: the RAW's own resolution.",
+        minimum=MIN_WORKING_SIZE,
         none_word="full",
     )
     segmenter: str = parameter(defaults.SEGMENTER, "Segmenter registry name (`seagull list`).")
@@ -132,8 +130,10 @@ class BuildConfig:
             raise ValueError(f"chunk_size must be >= 1, got {self.chunk_size}")
         if self.limit is not None and self.limit < 1:
             raise ValueError(f"limit must be >= 1 or None, got {self.limit}")
-        if self.size is not None and self.size < MIN_SIZE:
-            raise ValueError(f"size must be >= {MIN_SIZE} px or None (full resolution), got {self.size}")
+        if self.size is not None and self.size < MIN_WORKING_SIZE:
+            raise ValueError(
+                f"size must be >= {MIN_WORKING_SIZE} px or None (full resolution), got {self.size}"
+            )
         if not re.fullmatch(DEVICE_PATTERN, self.device):
             raise ValueError(f"device {self.device!r}: use cpu, cuda, cuda:N or mps")
         if self.source.startswith(SAMPLE_PREFIX):
@@ -168,16 +168,6 @@ class BuildConfig:
         record = {k: v for k, v in self.to_json().items() if k not in _NOT_IN_FINGERPRINT}
         return hashlib.sha256(json.dumps(record, sort_keys=True).encode()).hexdigest()[:16]
 
-    def with_defaults(self, segmenter: str, detector: str | None, metric: str) -> BuildConfig:
-        """The same config with the given names where a name is None (none is, once constructed:
-        the registries' defaults are filled in by `__post_init__`; kept for older callers)."""
-        return replace(
-            self,
-            segmenter=self.segmenter or segmenter,
-            detector=self.detector or detector,
-            metric=self.metric or metric,
-        )
-
 
 @dataclass(frozen=True)
 class Parameter:
@@ -208,15 +198,6 @@ def sample_count(source: str) -> int:
     if not text.isdigit() or int(text) < 1:
         raise ValueError(f"source {source!r}: write `sample:N` with N >= 1 (e.g. sample:8)")
     return int(text)
-
-
-def reference_seed(seed: int, ref_id: str) -> int:
-    """A per-reference seed (0 .. 2**31-1) that depends on the base seed and the id only.
-
-    So a reference renders the same noise whatever chunk, worker or order it lands in.
-    """
-    digest = hashlib.sha256(f"{seed}:{ref_id}".encode()).digest()
-    return int.from_bytes(digest[:4], "little") & 0x7FFFFFFF
 
 
 def _check_types(types: tuple[str, ...] | None) -> None:

@@ -15,8 +15,6 @@ rebuilt and a finished one is skipped.
 from __future__ import annotations
 
 import json
-import os
-import stat
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -24,15 +22,18 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from pipeline import _chunk_stages as stages
+from pipeline import stages
 from pipeline.atomic_io import write_text_atomic
-from pipeline.build_config import RAW_SUFFIXES, BuildConfig, reference_seed
-from pipeline.decode import ref_id_of
-from pipeline.shards import RefGroup, chunk_is_done, write_chunk
+from pipeline.build_config import BuildConfig
+from pipeline.decode import decode_raw
+from pipeline.raw_files import check_input_file, ref_id_of
+from pipeline.shards import RefGroup, ShardConfig, chunk_is_done, write_chunk
 from pipeline.shards.writer import chunk_stats_digests
 
 CHUNKS_DIR = "_chunks"
 STAGES = ("load", "decode", "render", "masks", "labels", "write")
+# One shard per chunk: names stay contiguous and a chunk's shard is its unit of resume.
+SHARD_CONFIG = ShardConfig(shards_per_chunk=1)
 
 
 @dataclass(frozen=True)
@@ -106,7 +107,6 @@ def process_chunk(spec: ChunkSpec, config: BuildConfig, progress: ProgressFn | N
     Raises:
         OSError: writing the shard or the record failed (transient; retry the chunk).
     """
-    config = stages.resolve_defaults(config)
     out = Path(config.out)
     record_path(out, spec.index).unlink(missing_ok=True)  # un-finish the chunk before rebuilding it
     result = ChunkResult(spec.index, config.fingerprint(), describe_inputs(spec.paths))
@@ -122,7 +122,7 @@ def process_chunk(spec: ChunkSpec, config: BuildConfig, progress: ProgressFn | N
         if progress is not None:
             progress(ref_id_of(path), done, len(spec.paths))
     with _timed(timings, "write"):
-        written = write_chunk(out, spec.index, groups, stages.shard_config(config))
+        written = write_chunk(out, spec.index, groups, SHARD_CONFIG)
     result.shards = [
         {"name": s.shard, "bytes": s.bytes, "sha256": s.sha256, "count": s.count} for s in written
     ]
@@ -142,39 +142,24 @@ def _build_reference(
     ref_id, stage = ref_id_of(path), "input"
     try:
         check_input_file(path)
-        stage = "decode"
+        stage = "decode"  # decode and render are timed apart: a decode failure names its stage
         with _timed(timings, stage):
-            decoded = stages.decode(path, config)
+            decoded = decode_raw(path, size=config.size)
         stage = "render"
         with _timed(timings, stage):
-            reference, variants = stages.render(decoded, components, config)
+            rendered = stages.render_decoded(
+                decoded, components.presets, config.types, config.levels, config.seed
+            )
         stage = "masks"
         with _timed(timings, stage):
-            rois = components.segment(reference, reference_seed(config.seed, ref_id), decoded.raw_size)
+            rois = stages.segment(rendered.reference, ref_id, components.masks, config.seed, decoded.raw_size)
         stage = "labels"
         with _timed(timings, stage):
-            labels = components.label(reference, rois, variants)
-    except Exception as error:  # noqa: BLE001 - the error policy: record the file, go on
+            labels = stages.label(rendered.reference, rois, rendered.variants, components.metric)
+    except Exception as error:  # the error policy: record the file, go on
         failures.append(FileFailure(str(path), ref_id, stage, f"{type(error).__name__}: {error}"))
         return None
-    return stages.ref_group(ref_id, path, reference, variants, rois, labels, components.provenance)
-
-
-def check_input_file(path: str | Path) -> None:
-    """Raise a clear error unless `path` is a regular, readable file (after following links): a
-    dangling link, a folder or a FIFO with a RAW suffix must fail like any bad file, not block."""
-    path = Path(path)
-    if path.is_symlink() and not path.exists():
-        raise FileNotFoundError(f"{path} is a symbolic link to {os.readlink(path)}, which does not exist")
-    if not path.exists():
-        raise FileNotFoundError(f"{path} does not exist")
-    mode = path.stat().st_mode
-    if stat.S_ISDIR(mode):
-        raise IsADirectoryError(f"{path} is a folder, not a RAW file")
-    if not stat.S_ISREG(mode):
-        raise OSError(f"{path} is not a regular file (a FIFO, socket or device); RAW files must be files")
-    if not os.access(path, os.R_OK):
-        raise PermissionError(f"{path} is not readable by this user")
+    return stages.ref_group(ref_id, path, rendered, rois, labels, components.provenance)
 
 
 def describe_inputs(paths: tuple[str, ...]) -> list[dict[str, Any]]:
@@ -191,7 +176,6 @@ def find_done(out: Path, spec: ChunkSpec, config: BuildConfig) -> ChunkResult | 
     fingerprint and the same input files, recorded no failed file, and each of its shards still has
     its recorded sha256.
     """
-    config = stages.resolve_defaults(config)
     path = record_path(out, spec.index)
     if not path.exists():
         return None
@@ -204,9 +188,9 @@ def find_done(out: Path, spec: ChunkSpec, config: BuildConfig) -> ChunkResult | 
         return None
     if result.failures:
         return None  # retry its bad files: they may have been fixed (or the failure was transient)
-    if not chunk_is_done(out, spec.index, stages.shard_config(config), verify=True):
+    if not chunk_is_done(out, spec.index, SHARD_CONFIG, verify=True):
         return None
-    if chunk_stats_digests(out, spec.index, stages.shard_config(config)) != recorded:
+    if chunk_stats_digests(out, spec.index, SHARD_CONFIG) != recorded:
         return None  # the shard was rebuilt by another build since this record was written
     result.skipped = True
     return result
@@ -230,47 +214,6 @@ def _timed(timings: dict[str, float], stage: str) -> Iterator[None]:
         yield
     finally:
         timings[stage] += time.perf_counter() - start
-
-
-def list_raw_files(directory: str | Path, limit: int | None = None) -> list[Path]:
-    """Entries directly in `directory` with a RAW suffix (case-insensitive), sorted by name, first `limit`.
-
-    Every such entry is listed, also one that is not a regular readable file (a dangling link, a
-    folder, a FIFO): its chunk then records it as failed (`check_input_file`), so it is reported
-    like any bad file instead of being skipped silently.
-    """
-    folder = Path(directory)
-    if not folder.is_dir():
-        raise FileNotFoundError(f"RAW directory {folder} does not exist; pass --raw-dir DIR with RAW files")
-    paths = sorted(p for p in folder.iterdir() if p.suffix.lower() in RAW_SUFFIXES)
-    if not paths:
-        raise FileNotFoundError(f"no RAW files ({', '.join(RAW_SUFFIXES)}) in {folder}")
-    return paths[:limit] if limit else paths
-
-
-class ReferenceIdCollision(ValueError):
-    """Two RAW files would get the same reference id (and so the same sample keys)."""
-
-
-def check_reference_ids(paths: list[str] | list[Path]) -> None:
-    """Raise `ReferenceIdCollision` listing every group of files that share a reference id.
-
-    Ids are file stems with dots replaced by '-', so `p.q.dng` and `p-q.dng`, or `x.NEF` beside its
-    DNG conversion `x.dng`, collide. They are refused rather than renamed: a renamed id would change
-    when a file is added or removed, and the keys of a dataset must not.
-    """
-    by_id: dict[str, list[str]] = {}
-    for path in paths:
-        by_id.setdefault(ref_id_of(path), []).append(str(path))
-    clashes = {ref_id: files for ref_id, files in sorted(by_id.items()) if len(files) > 1}
-    if clashes:
-        lines = [f"  {ref_id}: {', '.join(files)}" for ref_id, files in clashes.items()]
-        raise ReferenceIdCollision(
-            f"{len(clashes)} reference id(s) are shared by several RAW files (the id is the file name "
-            "without its suffix, dots replaced by '-'):\n"
-            + "\n".join(lines)
-            + "\nRename or move all but one file of each group (keep one format per photograph), then run again."
-        )
 
 
 def plan_chunks(paths: list[Path], chunk_size: int) -> list[ChunkSpec]:

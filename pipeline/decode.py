@@ -30,6 +30,8 @@ import numpy as np
 import rawpy
 
 from pipeline.isp.white_balance import neutral_to_gains
+from pipeline.raw_files import ref_id_of
+from pipeline.taxonomy import MIN_WORKING_SIZE
 
 # LibRaw's `sizes.flip` -> number of counter-clockwise quarter turns that put the image upright.
 _FLIP_TO_ROT90 = {0: 0, 3: 2, 5: 1, 6: 3}
@@ -80,11 +82,6 @@ class DecodedRaw:
     size: tuple[int, int]
     cfa: str = "RGGB"
     mosaic_source: str = "sensor"
-
-
-def ref_id_of(path: Path | str) -> str:
-    """The reference id of a RAW file: its stem with dots replaced by '-' (keys never hold dots)."""
-    return Path(path).stem.replace(".", "-")
 
 
 def decode_raw(path: Path | str, size: int | None = 1024, oversample: int = 2) -> DecodedRaw:
@@ -280,7 +277,7 @@ def _working_size(height: int, width: int, size: int | None) -> tuple[int, int]:
     """(h, w) with long side `size` (even sides, same aspect); the full size if None or larger."""
     if size is None or size >= max(height, width):
         return height, width
-    if size < 16:
-        raise ValueError(f"working size must be >= 16 pixels or None (full), got {size}")
+    if size < MIN_WORKING_SIZE:
+        raise ValueError(f"working size must be >= {MIN_WORKING_SIZE} pixels or None (full), got {size}")
     scale = size / max(height, width)
     return max(2, round(height * scale / 2) * 2), max(2, round(width * scale / 2) * 2)

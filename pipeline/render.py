@@ -12,12 +12,12 @@ camera would. Each distortion changes only the ISP module it belongs to:
     compression  compression   JPEG round trip of the reference output
 
 Determinism: each variant's random numbers come from a generator seeded by (seed, reference id, type,
-level), so a variant is the same whichever subset of types and levels is rendered.
+level) (`pipeline.seeds.variant_rng`), so a variant is the same whichever subset of types and levels is
+rendered.
 """
 
 from __future__ import annotations
 
-import zlib
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -38,6 +38,7 @@ from pipeline.isp.tone import apply_lut, display_lut, gamma_lut, tone_lut_linear
 from pipeline.isp.white_balance import apply_white_balance
 from pipeline.presets import ISPPresets, ReferenceSettings
 from pipeline.records import Variant
+from pipeline.seeds import variant_rng
 from pipeline.taxonomy import DISTORTION_TYPES, N_LEVELS_PER_TYPE, RELEASE_NAMES
 
 BLUR_REFERENCE_SIDE = 1024  # preset blur radii are in pixels at this long side; scaled with the working size
@@ -155,13 +156,6 @@ RENDERERS: dict[str, tuple[str, Renderer]] = {
 }
 
 
-def variant_rng(seed: int, ref_id: str, dist_type: str, level: int) -> np.random.Generator:
-    """The generator of one variant: independent of which other variants are rendered."""
-    return np.random.default_rng(
-        [seed, zlib.crc32(ref_id.encode()), DISTORTION_TYPES.index(dist_type), level]
-    )
-
-
 def render_variant(
     ref: ReferenceState, presets: ISPPresets, dist_type: str, level: int, seed: int = 0
 ) -> Variant:
@@ -210,34 +204,6 @@ def render_variants(
     for dist_type in types:
         for level in levels:
             yield render_variant(ref, presets, dist_type, level, seed)
-
-
-# Folder layouts of the distorted images -> the folder index of level 1. "default" numbers the folders
-# by level (<Type>_1 .. <Type>_20); "authors" is the authors' released SEAGULL-100w (<Type>_0 .. <Type>_19),
-# so tools written for that release read this project's output unchanged.
-RELEASE_LAYOUTS: dict[str, int] = {"default": 1, "authors": 0}
-
-
-def release_path(
-    out_dir: Path | str,
-    ref_id: str,
-    dist_type: str | None = None,
-    level: int | None = None,
-    layout: str = "default",
-) -> Path:
-    """Where the release layout keeps an image.
-
-    `Ref.Images/<id>.png` for the reference (dist_type None), else
-    `Dist.Images/<Type>/<Type>_<n>/<id>.png` with Type spelled as in `RELEASE_NAMES` and n the level's
-    folder index in `layout` (`RELEASE_LAYOUTS`: level k is folder k by default, k - 1 in "authors").
-    """
-    if layout not in RELEASE_LAYOUTS:
-        raise ValueError(f"unknown layout {layout!r}; choose one of {sorted(RELEASE_LAYOUTS)}")
-    if dist_type is None:
-        return Path(out_dir) / "Ref.Images" / f"{ref_id}.png"
-    name = RELEASE_NAMES[dist_type]
-    index = level - 1 + RELEASE_LAYOUTS[layout]
-    return Path(out_dir) / "Dist.Images" / name / f"{name}_{index}" / f"{ref_id}.png"
 
 
 def write_png(path: Path, image: np.ndarray) -> Path:

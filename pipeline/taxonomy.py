@@ -12,6 +12,9 @@ DISTORTION_TYPES: tuple[str, ...] = (
     "compression",
 )
 N_LEVELS_PER_TYPE = 20
+# The smallest working long side (px) of a rendering: below it the level-1 blur disk shrinks under one
+# pixel and renders black (issue 14). The build and `seagull render` both check it.
+MIN_WORKING_SIZE = 64
 
 # "without distortion": the label of an ROI whose quality stays above the metric's threshold.
 CLEAN = "none"

@@ -1,7 +1,7 @@
 """RAISE ingest: fetch the RAW files of a RAISE CSV list into a folder, verified, with a parquet ledger.
 
 Public entry, called by the build flow as its first stage when the source is a CSV (contract in
-docs/raise.md); importable as `pipeline.fetch.fetch_raise` or `pipeline.fetch_raise.fetch_raise`:
+docs/raise.md); importable as `pipeline.fetch.fetch_raise`:
 
     fetch_raise(csv_path, out_dir, jobs=4, limit=None, config=FetchConfig(), progress=None) -> FetchReport
 
@@ -144,7 +144,7 @@ def fetch_raise(
     return report
 
 
-def _write_ledger_if_possible(path: Path, rows) -> None:  # noqa: ANN001
+def _write_ledger_if_possible(path: Path, rows) -> None:
     """Save what was done on the way out of a failed run; the run's own error is the one to show."""
     try:
         write_ledger(path, rows)

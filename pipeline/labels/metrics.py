@@ -3,7 +3,8 @@
 `create_metric(name, weights=None, device="cpu")` builds a `LabelMetric` from `metrics.yaml`. Every
 metric scores batches against a *prepared* reference (`prepare` once, `raw` many times), so that a
 metric that can reuse reference-side work (TOPIQ-FR: the backbone features) does it once per
-reference; `raw_naive` is the plain per-pair pyiqa call, kept for tests and the benchmark.
+reference; `raw_naive` is the plain per-pair pyiqa call, kept for the tests' and the benchmark's
+naive stand-in (tests/support/stand_ins.py).
 
 Example:
     >>> metric = create_metric("gmsd_rgb")
@@ -117,22 +118,6 @@ class LabelMetric:
             "weights": self.weights,
             "label_source": self.label_source,
         }
-
-
-class NaiveMetric(LabelMetric):
-    """The same metric called the plain way: one pyiqa call per pair, nothing prepared or batched.
-
-    For tests (cached == naive) and the benchmark (the speed-up of caching and batching).
-    """
-
-    def __init__(self, metric: LabelMetric):
-        super().__init__(metric.settings, metric.model, metric.weights, metric.label_source)
-
-    def prepare(self, ref: torch.Tensor) -> torch.Tensor:
-        return ref
-
-    def raw(self, dist: torch.Tensor, prepared: torch.Tensor) -> torch.Tensor:
-        return self.raw_naive(dist, prepared)
 
 
 # builder name -> builder(settings, weights, device) -> LabelMetric; metrics.yaml names each metric's.

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from functools import partial
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -21,7 +20,6 @@ from pipeline.masks.base import Candidates, Provenance
 
 if TYPE_CHECKING:
     import torch
-    from segment_anything.modeling import Sam
 
 # torch and segment_anything are imported where a model is built or run: `import pipeline.masks` and
 # listing the registries' names (`seagull build --segmenter` checks them) must not cost their import.
@@ -142,50 +140,6 @@ def load_sam(
         raise ValueError(f"{spec.name} needs a checkpoint path (nothing is downloaded); {spec.hint()}")
     model = load_into(build(), checkpoint, spec).to(device)
     return SamSegmenter(model, Provenance.of_file(spec.name, checkpoint), predictor_cls, config)
-
-
-def build_tiny_random_sam(seed: int = 0, image_size: int = 256) -> Sam:
-    """A SAM of the library's own modules with tiny dimensions and RANDOM weights.
-
-    For tests and benchmarks of the code path only (prompting, batching, gates): its masks mean
-    nothing, so it is deliberately not in the registry and never a mask source of a build.
-    """
-    import torch
-    from segment_anything.modeling import ImageEncoderViT, MaskDecoder, PromptEncoder, Sam, TwoWayTransformer
-
-    torch.manual_seed(seed)
-    dim, patch = 32, 16
-    grid = image_size // patch
-    encoder = ImageEncoderViT(
-        img_size=image_size,
-        patch_size=patch,
-        embed_dim=dim,
-        depth=2,
-        num_heads=2,
-        mlp_ratio=2.0,
-        out_chans=dim,
-        qkv_bias=True,
-        norm_layer=partial(torch.nn.LayerNorm, eps=1e-6),
-        use_rel_pos=True,
-        window_size=4,
-        global_attn_indexes=(1,),
-    )
-    prompt = PromptEncoder(
-        embed_dim=dim,
-        image_embedding_size=(grid, grid),
-        input_image_size=(image_size, image_size),
-        mask_in_chans=4,
-    )
-    decoder = MaskDecoder(
-        num_multimask_outputs=3,
-        transformer_dim=dim,
-        iou_head_depth=2,
-        iou_head_hidden_dim=dim,
-        transformer=TwoWayTransformer(depth=1, embedding_dim=dim, mlp_dim=2 * dim, num_heads=2),
-    )
-    return Sam(
-        encoder, prompt, decoder, pixel_mean=[123.675, 116.28, 103.53], pixel_std=[58.395, 57.12, 57.375]
-    ).eval()
 
 
 def _register(variant: str) -> None:

@@ -1,30 +1,34 @@
-"""`seagull label RENDER_DIR MASKS_DIR OUT_DIR`: ROI labels of every rendered variant.
+"""`seagull label --render-dir RENDERS --masks-dir MASKS --out OUT`: ROI labels of every rendered variant.
 
-Reads the release layout of `seagull render` (Ref.Images/, Dist.Images/) and the ROI files of
-`seagull masks` (<ref_id>.json), and writes OUT_DIR/labels.jsonl (one record per variant and ROI:
-ref_id + the labels contract), labels.parquet, provenance.json and quality_by_level.png. With
---calibrate it writes calibration.json (suggested metrics.yaml constants) instead. Either way it writes
-label_report.json (what was done, what failed and why, as `seagull render` does). A reference without
-its ROI file, or that fails, is reported and skipped; the exit status is 1 then.
+Reads the release layout of `seagull render` (`pipeline.release`, either layout) and the ROI files of
+`seagull masks` (<ref_id>.json), and writes OUT/labels.jsonl (one record per variant and ROI: ref_id +
+the labels contract), labels.parquet, provenance.json and quality_by_level.png. With --calibrate it
+writes calibration.json (suggested metrics.yaml constants) instead. Either way it writes
+label_report.json (what was done, what failed and why, as `seagull render` does). The work is
+`pipeline.stage_runs.label_folder`, the build's own labels stage. A reference without its ROI file, or
+that fails, is reported and skipped; the exit status is 1 then.
 """
 
 from __future__ import annotations
 
-import json
-import time
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
-from seagull.commands._report import failure, finish, unexpected
+from seagull.commands._folders import folder_option, pick_folder
+from seagull.commands._report import finish
 
-REPORT_NAME = "label_report.json"
+if TYPE_CHECKING:
+    from pipeline.labels import LabelMetric
 
 
 @click.command("label")
-@click.argument("render_dir", type=click.Path(file_okay=False, exists=True, path_type=Path))
-@click.argument("masks_dir", type=click.Path(file_okay=False, exists=True, path_type=Path))
-@click.argument("out_dir", type=click.Path(file_okay=False, path_type=Path))
+@folder_option(
+    "render-dir", "RENDER_DIR", "A `seagull render` output (Ref.Images/, Dist.Images/).", exists=True
+)
+@folder_option("masks-dir", "MASKS_DIR", "A `seagull masks` output (<ref_id>.json).", exists=True)
+@folder_option("out", "OUT_DIR", "Output folder (labels.jsonl, labels.parquet, label_report.json ...).")
 @click.option(
     "--metric",
     "metric_name",
@@ -53,44 +57,50 @@ REPORT_NAME = "label_report.json"
     "label word shares on both halves (they must agree within 5 points).",
 )
 def command(
-    render_dir, masks_dir, out_dir, metric_name, weights, old_weights, device, threads, calibrate
-) -> None:  # noqa: ANN001
-    """Label every (variant, ROI) of the references in RENDER_DIR.
+    render_dir: Path | None,
+    old_render_dir: Path | None,
+    masks_dir: Path | None,
+    old_masks_dir: Path | None,
+    out: Path | None,
+    old_out: Path | None,
+    metric_name: str | None,
+    weights: str | None,
+    old_weights: str | None,
+    device: str,
+    threads: int | None,
+    calibrate: bool,
+) -> None:
+    """Label every (variant, ROI) of the references in --render-dir.
 
     \b
-    seagull label renders/ masks/ labels/                                   # weight-free default
-    seagull label renders/ masks/ labels/ --metric topiq_fr --metric-weights cfanet_fr_kadid_res50-2c4cc61d.pth
+    seagull label --render-dir renders/ --masks-dir masks/ --out labels/          # weight-free default
+    seagull label --render-dir renders/ --masks-dir masks/ --out labels/ \\
+        --metric topiq_fr --metric-weights cfanet_fr_kadid_res50-2c4cc61d.pth
+
+    RENDER_DIR MASKS_DIR OUT_DIR: the positional form of --render-dir --masks-dir --out, deprecated
+    (goes in the next release).
     """
     if old_weights and weights:
         raise click.UsageError("pass --metric-weights only (--weights is its deprecated old name)")
     weights = weights or old_weights
+    render_dir = pick_folder(render_dir, old_render_dir, "render-dir", "RENDER_DIR")
+    masks_dir = pick_folder(masks_dir, old_masks_dir, "masks-dir", "MASKS_DIR")
+    out = pick_folder(out, old_out, "out", "OUT_DIR")
     import torch
 
     from pipeline import labels
-    from pipeline.labels import io
+    from pipeline.stage_runs import label_folder
 
     if threads:
         torch.set_num_threads(threads)
-    metric = _create(labels, metric_name or labels.DEFAULT_METRIC, weights, device)
-    out_dir.mkdir(parents=True, exist_ok=True)
-    settings = {
-        "render_dir": str(render_dir),
-        "masks_dir": str(masks_dir),
-        "metric": metric.name,
-        "weights": str(metric.weights) if metric.weights else None,
-        "calibrate": calibrate,
-    }
-    ref_ids = io.reference_ids(render_dir) if (render_dir / "Ref.Images").is_dir() else []
-    if not ref_ids:
-        fix = f"pass the OUT_DIR of `seagull render`, or run `seagull render RAW_DIR {render_dir}` first"
-        problem = failure(render_dir / "Ref.Images", "no references found", fix)
-        finish(out_dir, REPORT_NAME, settings, "labelled", [], [problem], "reference")
-    run = _calibrate if calibrate else _label
-    done, failed = run(labels, io, metric, render_dir, masks_dir, out_dir, ref_ids)
-    finish(out_dir, REPORT_NAME, settings, "labelled", done, failed, "reference")
+    metric = _create(metric_name or labels.DEFAULT_METRIC, weights, device)
+    finish(out, label_folder(render_dir, masks_dir, out, metric, calibrate, click.echo))
 
 
-def _create(labels, name: str, weights: str | None, device: str):  # noqa: ANN001, ANN202
+def _create(name: str, weights: str | None, device: str) -> LabelMetric:
+    """The metric, announced loudly; a bad name or weight file is a usage error."""
+    from pipeline import labels
+
     try:
         metric = labels.create_metric(name, weights, device)
     except (FileNotFoundError, KeyError, ValueError) as error:
@@ -100,116 +110,3 @@ def _create(labels, name: str, weights: str | None, device: str):  # noqa: ANN00
         f"LABELS metric: {metric.name} -- {kind}", fg="yellow" if metric.weights is None else None, bold=True
     )
     return metric
-
-
-def _inputs(io, render_dir: Path, masks_dir: Path, ref_id: str):  # noqa: ANN001, ANN202
-    from pipeline.masks import read_rois_json
-
-    roi_file = masks_dir / f"{ref_id}.json"
-    if not roi_file.is_file():
-        raise MissingRois(f"{roi_file} is missing")
-    reference, variants = io.read_release(render_dir, ref_id)
-    return reference, read_rois_json(roi_file).rois, variants
-
-
-class MissingRois(FileNotFoundError):
-    """A reference without its `seagull masks` ROI file."""
-
-
-def _failure(render_dir: Path, masks_dir: Path, ref_id: str, error: Exception) -> dict[str, str]:
-    """The report record of a reference that failed, with the fix for its kind of error."""
-    path = render_dir / "Ref.Images" / f"{ref_id}.png"
-    if isinstance(error, MissingRois):
-        return failure(path, str(error), f"run `seagull masks {render_dir} {masks_dir}` first")
-    if isinstance(error, (OSError, ValueError)):
-        return failure(path, f"{type(error).__name__}: {error}", "render it again with `seagull render`")
-    return unexpected(path, error)
-
-
-def _label(
-    labels, io, metric, render_dir: Path, masks_dir: Path, out_dir: Path, ref_ids: list[str]
-) -> tuple[list[str], list[dict[str, str]]]:  # noqa: ANN001
-    from pipeline.labels.report import mean_quality_by_level, plot_quality_by_level
-
-    records, done, failed, timings = [], [], [], {}
-    for ref_id in ref_ids:
-        try:
-            reference, rois, variants = _inputs(io, render_dir, masks_dir, ref_id)
-            start = time.perf_counter()
-            labelled = labels.label_reference(reference, rois, variants, metric)
-        except Exception as error:  # noqa: BLE001 — one bad reference must not stop the others
-            failed.append(_failure(render_dir, masks_dir, ref_id, error))
-            continue
-        done.append(ref_id)
-        timings[ref_id] = round(time.perf_counter() - start, 2)
-        records += [{"ref_id": ref_id, **label.to_json()} for label in labelled]
-        click.echo(
-            f"{ref_id}: {len(rois)} ROIs x {len(variants)} variants = {len(labelled)} labels ({timings[ref_id]} s)"
-        )
-    count = io.write_jsonl(out_dir / "labels.jsonl", records)
-    _write_parquet(out_dir / "labels.parquet", records)
-    table = mean_quality_by_level(records)
-    plot_quality_by_level(
-        table, out_dir / "quality_by_level.png", metric.name, metric.settings.clean_threshold
-    )
-    provenance = {
-        **metric.provenance(),
-        "labels": count,
-        "seconds_per_reference": timings,
-        "mean_quality_by_level": table,
-    }
-    (out_dir / "provenance.json").write_text(json.dumps(provenance, indent=2))
-    click.echo(f"{count} labels in {out_dir / 'labels.jsonl'}; plot {out_dir / 'quality_by_level.png'}")
-    return done, failed
-
-
-def _calibrate(
-    labels, io, metric, render_dir: Path, masks_dir: Path, out_dir: Path, ref_ids: list[str]
-) -> tuple[list[str], list[dict[str, str]]]:  # noqa: ANN001
-    from pipeline.labels.calibrate import distances, halves, report
-
-    samples, failed = {}, []
-    for ref_id in ref_ids:
-        try:
-            samples[ref_id] = distances(*_inputs(io, render_dir, masks_dir, ref_id), metric)
-        except Exception as error:  # noqa: BLE001 — one bad reference must not stop the others
-            failed.append(_failure(render_dir, masks_dir, ref_id, error))
-            continue
-        click.echo(f"{ref_id}: scored ({samples[ref_id].quality.size} ROI crops)")
-    fit_ids, check_ids = halves(list(samples))
-    if not fit_ids or not check_ids:
-        # Fitting on half and checking on the other half needs two references; where others failed,
-        # their failures already say why (and the exit status is 1 either way).
-        if not failed:
-            fix = "pass a release with at least 2 references (one to fit on, one to check on)"
-            failed.append(failure(render_dir / "Ref.Images", "--calibrate needs at least 2 references", fix))
-        return list(samples), failed
-    result = {
-        "metric": metric.name,
-        "fit_references": fit_ids,
-        "check_references": check_ids,
-        **report([samples[i] for i in fit_ids], [samples[i] for i in check_ids], metric.settings),
-    }
-    (out_dir / "calibration.json").write_text(json.dumps(result, indent=2))
-    for half in ("fit", "check"):
-        shares = result["word_shares_pct"][half]
-        click.echo(
-            f"{half} half ({len(result[half + '_references'])} references): "
-            + "; ".join(
-                f"{task} " + ", ".join(f"{word} {share:.1f} %" for word, share in words.items())
-                for task, words in shares.items()
-            )
-        )
-    verdict = "transfers" if result["transfers"] else "DOES NOT TRANSFER (more than 5 points apart)"
-    click.echo(
-        f"suggested `worst` for metrics.yaml: {result['worst']}; word shares of the two halves differ by "
-        f"at most {result['max_difference_pp']} points: {verdict}"
-    )
-    return list(samples), failed
-
-
-def _write_parquet(path: Path, records: list[dict]) -> None:
-    import pyarrow as pa
-    import pyarrow.parquet as pq
-
-    pq.write_table(pa.Table.from_pylist(records), path)

@@ -41,7 +41,7 @@ def command(
     """Write N DNG files (14-bit, camera matrix, as-shot neutral) made from real photographs.
 
     \b
-    seagull sample raw/ && seagull render raw/ out/
+    seagull sample raw/ && seagull render --raw-dir raw/ --out out/
     seagull sample raw/ --cfa BGGR --orientation 6     # a Nikon-like order, portrait frames
     """
     from pipeline.sample import SampleConfig, write_sample

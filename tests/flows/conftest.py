@@ -7,7 +7,14 @@ whole folder runs in a few minutes on 2 cores.
 from __future__ import annotations
 
 import hashlib
+import os
 import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
 from pathlib import Path
 from typing import Any
 
@@ -104,3 +111,100 @@ def shard_keys(out: Path) -> list[str]:
         with tarfile.open(path) as tar:
             keys += [m.name.split(".")[0] for m in tar.getmembers() if m.name.endswith(".json")]
     return keys
+
+
+def prefect_env(api_url: str, home: Path) -> dict[str, str]:
+    """The environment of a `seagull build` or Prefect subprocess: the given API, a home of its own, no
+    analytics, one OpenMP thread (the chunks are the parallelism)."""
+    return {
+        **os.environ,
+        "PREFECT_API_URL": api_url,
+        "PREFECT_HOME": str(home),
+        "OMP_NUM_THREADS": "1",
+        "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
+    }
+
+
+@pytest.fixture
+def env(prefect_server: str, tmp_path: Path) -> dict[str, str]:
+    """`prefect_env` for a subprocess reporting to the session's test server."""
+    return prefect_env(prefect_server, tmp_path / "home")
+
+
+class Services:
+    """Background processes of one test (a Prefect server, a Dask scheduler and worker, `seagull
+    serve`): each in its own session with the same environment, all logging to one file, all stopped
+    (SIGTERM, then SIGKILL) when the test ends."""
+
+    BIN = Path(sys.executable).parent
+
+    def __init__(self, tmp_path: Path) -> None:
+        self.api_port = self.free_port()
+        self.api = f"http://127.0.0.1:{self.api_port}/api"
+        self.env = prefect_env(self.api, tmp_path / "home")
+        self.log = open(tmp_path / "services.log", "w")  # closed in stop_all
+        self.started: list[subprocess.Popen] = []
+
+    @staticmethod
+    def free_port() -> int:
+        with socket.socket() as sock:
+            sock.bind(("127.0.0.1", 0))
+            return sock.getsockname()[1]
+
+    def start(self, program: str, *args: str) -> subprocess.Popen:
+        """Start `program` (a script beside this Python) with `args`, in its own session."""
+        command = [str(self.BIN / program), *args]
+        process = subprocess.Popen(
+            command, env=self.env, start_new_session=True, stdout=self.log, stderr=subprocess.STDOUT
+        )
+        self.started.append(process)
+        return process
+
+    def start_prefect_server(self) -> subprocess.Popen:
+        """`prefect server start` on the API port, answering within 240 s."""
+        server = self.start("prefect", "server", "start", "--host", "127.0.0.1", "--port", str(self.api_port))
+        self.wait(lambda: self.answers(f"{self.api}/health"), server, 240, "prefect server")
+        return server
+
+    @staticmethod
+    def answers(url: str) -> bool:
+        with urllib.request.urlopen(url, timeout=2) as response:
+            return response.status == 200
+
+    @staticmethod
+    def port_open(port: int) -> bool:
+        with socket.socket() as sock:
+            return sock.connect_ex(("127.0.0.1", port)) == 0
+
+    @staticmethod
+    def wait(check: Any, process: subprocess.Popen, seconds: float, what: str) -> None:
+        """Poll `check()` each second until it is true; fail if `process` exits or time runs out."""
+        deadline = time.monotonic() + seconds
+        while time.monotonic() < deadline:
+            try:
+                if check():
+                    return
+            except OSError:
+                pass
+            assert process.poll() is None, f"{what}: {process.args} exited with {process.returncode}"
+            time.sleep(1)
+        raise AssertionError(f"{what} did not come up within {seconds} s")
+
+    def stop_all(self) -> None:
+        for process in reversed(self.started):
+            if process.poll() is None:
+                os.killpg(process.pid, signal.SIGTERM)
+                try:
+                    process.wait(timeout=20)
+                except subprocess.TimeoutExpired:
+                    os.killpg(process.pid, signal.SIGKILL)
+                    process.wait(timeout=20)
+        self.log.close()
+
+
+@pytest.fixture
+def services(tmp_path: Path) -> Services:
+    """A `Services` for this test; its processes are stopped when the test ends, passed or failed."""
+    running = Services(tmp_path)
+    yield running
+    running.stop_all()

@@ -6,8 +6,9 @@ from pathlib import Path
 
 import pytest
 
-from pipeline.build_config import BuildConfig, reference_seed
+from pipeline.build_config import BuildConfig
 from pipeline.chunk import plan_chunks
+from pipeline.seeds import reference_seed
 
 
 def test_types_and_levels_are_canonical():

@@ -22,16 +22,6 @@ import pytest
 TINY = ["--types", "blur", "--levels", "1", "--size", "64", "--chunk-size", "1"]
 
 
-def _env(api_url: str, home: Path) -> dict[str, str]:
-    return {
-        **os.environ,
-        "PREFECT_API_URL": api_url,
-        "PREFECT_HOME": str(home),
-        "OMP_NUM_THREADS": "1",
-        "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
-    }
-
-
 def _seagull(*args: str) -> list[str]:
     return [sys.executable, "-m", "seagull.cli", *args]
 
@@ -48,11 +38,6 @@ def _wait_for(path: Path, process: subprocess.Popen, seconds: float = 240) -> No
 
 def _shards(out: Path) -> list[str]:
     return sorted(p.name for p in out.glob("seagull100w-*.tar"))
-
-
-@pytest.fixture()
-def env(prefect_server: str, tmp_path: Path) -> dict[str, str]:
-    return _env(prefect_server, tmp_path / "home")
 
 
 class _HeldRaw(http.server.BaseHTTPRequestHandler):

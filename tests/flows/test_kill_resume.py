@@ -31,21 +31,9 @@ def _build_command(raw: Path, out: Path, small_cli: list[str]) -> list[str]:
     ]
 
 
-def _env(api_url: str, home: Path) -> dict[str, str]:
-    return {
-        **os.environ,
-        "PREFECT_API_URL": api_url,
-        "PREFECT_HOME": str(home),
-        "OMP_NUM_THREADS": "1",
-        "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
-    }
-
-
 @pytest.mark.slow
-def test_killed_build_resumes_to_identical_shards(
-    prefect_server: str, reference_build: Path, tools, tmp_path
-):
-    out, env = tmp_path / "out", _env(prefect_server, tmp_path / "home")
+def test_killed_build_resumes_to_identical_shards(env, reference_build: Path, tools, tmp_path):
+    out = tmp_path / "out"
     command = _build_command(tools.SMALL_RAW, out, tools.SMALL_CLI)
     build = subprocess.Popen(
         command, env=env, start_new_session=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL

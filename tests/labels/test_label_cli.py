@@ -10,7 +10,8 @@ from click.testing import CliRunner
 
 from pipeline.masks import write_rois_json
 from pipeline.masks.base import Provenance
-from pipeline.render import release_path, write_png
+from pipeline.release import release_path
+from pipeline.render import write_png
 from seagull.commands.label import command
 
 

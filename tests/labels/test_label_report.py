@@ -8,8 +8,10 @@ from click.testing import CliRunner
 
 from pipeline.masks import write_rois_json
 from pipeline.masks.base import Provenance
-from pipeline.render import release_path, write_png
-from seagull.commands.label import REPORT_NAME, command
+from pipeline.release import release_path
+from pipeline.render import write_png
+from pipeline.stage_runs.label import REPORT_NAME
+from seagull.commands.label import command
 
 
 def _release(tmp_path, photo, photo_rois, make_noisy, with_rois=("cat-1",)):

@@ -19,7 +19,7 @@ from pipeline.labels import (
 )
 from pipeline.labels.crops import block_factor, block_mean, mask_box, paste, paste_small, quality_crops
 from pipeline.labels.labelling import distortion_label, importance_from_drop, make_label
-from pipeline.labels.metrics import NaiveMetric, load_settings, register_builder
+from pipeline.labels.metrics import load_settings, register_builder
 from pipeline.levels import LEVEL_WORDS
 from pipeline.records import Variant
 from pipeline.taxonomy import CLEAN
@@ -146,10 +146,12 @@ def test_small_paste_equals_paste_then_downsample(photo, photo_rois, make_noisy)
         assert np.abs(fast - small_ref).max() > 1.0
 
 
-def test_random_topiq_cached_and_batched_equals_naive(photo, photo_rois, photo_variants, topiq_random):
+def test_random_topiq_cached_and_batched_equals_naive(
+    photo, photo_rois, photo_variants, topiq_random, stand_ins
+):
     rois, variants = photo_rois[1:], photo_variants[::2]  # two crop sizes, two variants: enough, and fast
     cached = score_reference(photo, rois, variants, topiq_random)
-    naive = score_reference(photo, rois, variants, NaiveMetric(topiq_random))
+    naive = score_reference(photo, rois, variants, stand_ins.NaiveMetric(topiq_random))
     np.testing.assert_allclose(cached.quality, naive.quality, atol=1e-5, rtol=0)
     np.testing.assert_allclose(cached.pasted, naive.pasted, atol=1e-5, rtol=0)
     assert cached.identical == pytest.approx(naive.identical, abs=1e-5)

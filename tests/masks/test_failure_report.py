@@ -7,7 +7,8 @@ import json
 from click.testing import CliRunner
 from PIL import Image
 
-from seagull.commands.masks import REPORT_NAME, command
+from pipeline.stage_runs.masks import REPORT_NAME
+from seagull.commands.masks import command
 
 
 def test_masks_report_lists_done_and_failed_images_with_a_fix(tmp_path, photos):

@@ -16,7 +16,7 @@ import torch
 from pipeline.masks import MaskConfig, Provenance, compute_rois, create_segmenter
 from pipeline.masks._checkpoints import CheckpointSpec
 from pipeline.masks.base import Detections, file_sha256
-from pipeline.masks.sam import SamConfig, SamSegmenter, build_tiny_random_sam, load_sam
+from pipeline.masks.sam import SamConfig, SamSegmenter, load_sam
 from pipeline.records import decode_mask
 
 OPEN_GATES = SamConfig(pred_iou_thresh=float("-inf"), stability_score_thresh=0.0)
@@ -39,15 +39,22 @@ def image(photos) -> np.ndarray:
     return photos["astronaut"][::2, ::2].copy()  # 256 x 256: the tiny model's input size
 
 
-def tiny(config: SamConfig = OPEN_GATES, seed: int = 0) -> SamSegmenter:
-    return SamSegmenter(build_tiny_random_sam(seed), Provenance("sam_tiny_random"), config=config)
+@pytest.fixture(scope="module")
+def tiny(stand_ins):
+    """tiny(config, seed) -> a SamSegmenter over the tiny random SAM (tests/support/stand_ins.py)."""
+
+    def make(config: SamConfig = OPEN_GATES, seed: int = 0) -> SamSegmenter:
+        model = stand_ins.build_tiny_random_sam(seed)
+        return SamSegmenter(model, Provenance("sam_tiny_random"), config=config)
+
+    return make
 
 
 def points(n: int, size: int = 256, seed: int = 1) -> np.ndarray:
     return np.random.default_rng(seed).uniform(0, size, (n, 2)).astype(np.float32)
 
 
-def test_image_is_embedded_once_for_all_prompts(image):
+def test_image_is_embedded_once_for_all_prompts(image, tiny):
     segmenter = tiny(replace(OPEN_GATES, points_per_batch=8))
     calls = []
     segmenter.predictor.model.image_encoder.register_forward_hook(lambda *args: calls.append(1))
@@ -58,7 +65,7 @@ def test_image_is_embedded_once_for_all_prompts(image):
     assert len(calls) == 2  # one more image, one more embedding
 
 
-def test_each_point_gives_three_masks_and_batching_changes_nothing(image):
+def test_each_point_gives_three_masks_and_batching_changes_nothing(image, tiny):
     batched, single = (
         tiny(replace(OPEN_GATES, points_per_batch=16)),
         tiny(replace(OPEN_GATES, points_per_batch=1)),
@@ -72,7 +79,7 @@ def test_each_point_gives_three_masks_and_batching_changes_nothing(image):
     np.testing.assert_allclose(a.scores, b.scores, atol=1e-5)
 
 
-def test_quality_gates_keep_exactly_the_masks_above_both_thresholds(image):
+def test_quality_gates_keep_exactly_the_masks_above_both_thresholds(image, tiny):
     prompts = points(24)
     ungated = tiny()
     ungated.set_image(image)
@@ -91,7 +98,7 @@ def test_quality_gates_keep_exactly_the_masks_above_both_thresholds(image):
     assert kept.rles == expected
 
 
-def test_box_prompt_keeps_the_best_of_three_by_predicted_iou(image):
+def test_box_prompt_keeps_the_best_of_three_by_predicted_iou(image, tiny):
     segmenter = tiny()
     segmenter.set_image(image)
     box = np.array([[30, 40, 200, 220]], np.float32)
@@ -106,7 +113,7 @@ def test_box_prompt_keeps_the_best_of_three_by_predicted_iou(image):
     np.testing.assert_array_equal(decode_mask(got.rles[0]), masks[0, best].numpy())  # RLE round trip
 
 
-def test_rois_respect_floor_dedup_cap_and_are_deterministic(image):
+def test_rois_respect_floor_dedup_cap_and_are_deterministic(image, tiny):
     config = MaskConfig(n_points=64, min_area=2000, max_iou=0.5, max_rois=12, max_objects=2)
     boxes = FixedBoxes([[0, 0, 128, 128], [64, 64, 250, 250], [0, 0, 130, 130]])
     rois = compute_rois(image, tiny(), boxes, config)
@@ -123,7 +130,7 @@ def test_rois_respect_floor_dedup_cap_and_are_deterministic(image):
     assert all(r.segmenter == "sam_tiny_random" for r in rois)
 
 
-def test_area_floor_is_scaled_from_the_original_size(image):
+def test_area_floor_is_scaled_from_the_original_size(image, tiny):
     segmenter = tiny()
     # 256 px working image of a 512 px original: 4,000 original px -> 1,000 working px.
     scaled = compute_rois(
@@ -135,7 +142,7 @@ def test_area_floor_is_scaled_from_the_original_size(image):
     assert len(scaled) >= len(native)
 
 
-def test_grayscale_image_runs_through_sam(image):
+def test_grayscale_image_runs_through_sam(image, tiny):
     assert compute_rois(image[..., 0].copy(), tiny(), config=MaskConfig(n_points=8, min_area=1))
 
 
@@ -151,9 +158,9 @@ def test_missing_checkpoint_names_path_expected_file_and_source(tmp_path):
         create_segmenter("sam_vit_h")
 
 
-def test_checkpoint_of_another_model_is_refused_by_name(tmp_path):
+def test_checkpoint_of_another_model_is_refused_by_name(tmp_path, stand_ins):
     tiny_path = tmp_path / "tiny.pth"
-    torch.save(build_tiny_random_sam().state_dict(), tiny_path)
+    torch.save(stand_ins.build_tiny_random_sam().state_dict(), tiny_path)
     with pytest.raises(ValueError, match=r"is not sam_vit_b.*sam_vit_b_01ec64\.pth") as info:
         create_segmenter("sam_vit_b", checkpoint=str(tiny_path))
     assert str(tiny_path) in str(info.value)
@@ -167,13 +174,15 @@ def test_checkpoint_of_another_model_is_refused_by_name(tmp_path):
         create_segmenter("sam_vit_l", checkpoint=str(not_torch))
 
 
-def test_real_loader_loads_weights_and_records_their_hash(tmp_path, image):
-    source = build_tiny_random_sam(seed=5)
+def test_real_loader_loads_weights_and_records_their_hash(tmp_path, image, stand_ins):
+    source = stand_ins.build_tiny_random_sam(seed=5)
     path = tmp_path / "tiny.pth"
     torch.save(source.state_dict(), path)
     signature = {"image_encoder.patch_embed.proj.weight": (32, 3, 16, 16)}
     spec = CheckpointSpec("sam_tiny", "tiny.pth", "tests", signature)
-    loaded = load_sam(spec, lambda: build_tiny_random_sam(seed=9), str(path), "cpu", config=OPEN_GATES)
+    loaded = load_sam(
+        spec, lambda: stand_ins.build_tiny_random_sam(seed=9), str(path), "cpu", config=OPEN_GATES
+    )
     assert loaded.config == OPEN_GATES  # e.g. an interactive click wants no automatic-generator gates
     for key, value in source.state_dict().items():
         torch.testing.assert_close(loaded.predictor.model.state_dict()[key], value)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+from collections.abc import Callable
 
 import pytest
 import torch
@@ -56,9 +57,9 @@ def test_killed_run_resumes_on_the_same_loss_curve(
     )
     assert config.train.sample_buffer > 1 and config.train.item_buffer > 1  # shuffling on
     whole = train(config, lambda epoch: samples, tmp_path / "whole", RunOptions(progress=False))
-    # Killed after step 5: the last checkpoint is step 4, so step 5 is redone after the restart.
-    killed = train(
-        config, lambda epoch: samples, tmp_path / "killed", RunOptions(progress=False, stop_after=5)
+    # Killed right after logging step 5: the last checkpoint is step 4, so step 5 is redone after the restart.
+    killed = _killed_after(
+        5, lambda: train(config, lambda epoch: samples, tmp_path / "killed", RunOptions(progress=False))
     )
     assert [r["step"] for r in killed] == [1, 2, 3, 4, 5]
     checkpoint = torch.load(tmp_path / "killed" / CHECKPOINT, weights_only=False)
@@ -89,3 +90,26 @@ def test_gradient_accumulation_and_bf16_run(samples, tmp_path, fast_config):
     run = json.loads((tmp_path / "run.json").read_text())
     assert run["total_steps"] == 2 and run["options"]["precision"] == "bf16"
     assert (tmp_path / LOG).exists()
+
+
+class SimulatedKill(Exception):
+    """Raised in place of a SIGKILL: nothing after it runs (no checkpoint, no weights)."""
+
+
+def _killed_after(step: int, run: Callable[[], object]) -> list[dict]:
+    """Run `run()` with the process "killed" right after step `step` is logged; returns the logged records."""
+    import model.train as training
+
+    logged, log = [], training._log
+
+    def log_then_die(out, state, *args):
+        logged.append(log(out, state, *args))
+        if state.step >= step:
+            raise SimulatedKill(state.step)
+        return logged[-1]
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(training, "_log", log_then_die)
+        with pytest.raises(SimulatedKill):
+            run()
+    return logged

@@ -115,7 +115,7 @@ def test_render_unreadable_folder(tmp_path: Path, monkeypatch: pytest.MonkeyPatc
     locked.mkdir()
     real_scandir = os.scandir
 
-    def refuse(path):  # noqa: ANN001, ANN202 — root ignores chmod, so simulate the OS refusal
+    def refuse(path):  # root ignores chmod, so simulate the OS refusal
         if Path(path) == locked:
             raise PermissionError(13, "Permission denied", str(path))
         return real_scandir(path)
@@ -145,3 +145,42 @@ def test_option_parsers() -> None:
     ):
         with pytest.raises(click.BadParameter):
             parser(text)
+
+
+STAGE_FOLDERS = {
+    "render": ["--raw-dir", "--out"],
+    "masks": ["--ref-dir", "--out"],
+    "label": ["--render-dir", "--masks-dir", "--out"],
+}
+
+
+@pytest.mark.parametrize("name", sorted(STAGE_FOLDERS))
+def test_stage_commands_name_folders_as_the_build_does_with_help_on_every_option(name: str) -> None:
+    help_text = CliRunner().invoke(main, [name, "--help"]).output
+    options = [
+        line.strip() for line in help_text.split("Options:")[1].splitlines() if line.strip().startswith("-")
+    ]
+    assert all(len(line.split(None, 1)) == 2 for line in options), options  # every option has help
+    assert all(f"{flag} DIR" in help_text for flag in STAGE_FOLDERS[name])
+    assert "deprecated" in help_text  # the positional form of earlier releases, still accepted
+
+
+def test_positional_folders_still_work_with_a_warning_and_not_beside_the_options(tmp_path: Path) -> None:
+    args = ["--types", "blur", "--levels", "1", "--size", "64"]
+    old = CliRunner().invoke(main, ["render", str(tmp_path), str(tmp_path / "out"), *args])
+    assert old.exit_code == 1 and "DeprecationWarning" in old.output and "no RAW files found" in old.output
+    both = CliRunner().invoke(
+        main, ["render", str(tmp_path), str(tmp_path / "o"), "--raw-dir", str(tmp_path)]
+    )
+    assert both.exit_code == 2 and "--raw-dir only" in both.output
+    missing = CliRunner().invoke(main, ["render", "--raw-dir", str(tmp_path)])
+    assert missing.exit_code == 2 and "--out" in missing.output
+
+
+def test_stage_commands_name_their_default_components() -> None:
+    from pipeline.labels import DEFAULT_METRIC
+    from pipeline.masks import DEFAULT_DETECTOR, DEFAULT_SEGMENTER
+
+    masks_help = " ".join(CliRunner().invoke(main, ["masks", "--help"]).output.split())
+    assert f"default: {DEFAULT_SEGMENTER}" in masks_help and f"default: {DEFAULT_DETECTOR}" in masks_help
+    assert f"default: {DEFAULT_METRIC}" in CliRunner().invoke(main, ["label", "--help"]).output

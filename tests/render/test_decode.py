@@ -103,7 +103,7 @@ def test_unreadable_file(tmp_path: Path, sample_paths: list[Path], monkeypatch: 
     shutil.copyfile(sample_paths[0], path)
     real_open = Path.open
 
-    def refuse(self: Path, *args, **kwargs):  # noqa: ANN002, ANN003
+    def refuse(self: Path, *args, **kwargs):
         if self == path:
             raise PermissionError(13, "Permission denied", str(self))
         return real_open(self, *args, **kwargs)

@@ -28,18 +28,18 @@ MIN_SPEARMAN = 0.9
 
 
 @pytest.fixture(scope="module")
-def curves(decoded_sample, presets) -> dict[str, dict[str, np.ndarray]]:  # noqa: ANN001
+def curves(decoded_sample, presets) -> dict[str, dict[str, np.ndarray]]:
     return severity_curves(decoded_sample, presets, create_metric(DEFAULT_METRIC))
 
 
-def _measures(curves, dist_type: str) -> dict[str, np.ndarray]:  # noqa: ANN001
+def _measures(curves, dist_type: str) -> dict[str, np.ndarray]:
     by_measure = curves[dist_type]
     assert set(by_measure) == {SSIM, DEFAULT_METRIC}
     return by_measure
 
 
 @pytest.mark.parametrize("dist_type", DISTORTION_TYPES)
-def test_mean_degradation_rises_strictly(curves, dist_type: str) -> None:  # noqa: ANN001
+def test_mean_degradation_rises_strictly(curves, dist_type: str) -> None:
     for measure, degradation in _measures(curves, dist_type).items():
         mean = degradation.mean(axis=0)
         falls = [int(k) + 2 for k in np.flatnonzero(np.diff(mean) <= 0)]
@@ -49,7 +49,7 @@ def test_mean_degradation_rises_strictly(curves, dist_type: str) -> None:  # noq
 
 
 @pytest.mark.parametrize("dist_type", DISTORTION_TYPES)
-def test_each_image_ranks_the_levels(curves, decoded_sample, dist_type: str) -> None:  # noqa: ANN001
+def test_each_image_ranks_the_levels(curves, decoded_sample, dist_type: str) -> None:
     for measure, degradation in _measures(curves, dist_type).items():
         rho = spearman_per_image(degradation)
         worst = int(np.argmin(rho))
@@ -60,6 +60,6 @@ def test_each_image_ranks_the_levels(curves, decoded_sample, dist_type: str) -> 
 
 
 @pytest.mark.parametrize("dist_type", DISTORTION_TYPES)
-def test_every_level_changes_every_image(curves, dist_type: str) -> None:  # noqa: ANN001
+def test_every_level_changes_every_image(curves, dist_type: str) -> None:
     for measure, degradation in _measures(curves, dist_type).items():
         assert (degradation > 0).all(), f"{dist_type} by {measure}: a level leaves an image unchanged"

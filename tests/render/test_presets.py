@@ -15,7 +15,7 @@ from pipeline.render import RENDERERS
 from pipeline.taxonomy import DISTORTION_TYPES, N_LEVELS_PER_TYPE
 
 
-def test_packaged_presets(presets) -> None:  # noqa: ANN001
+def test_packaged_presets(presets) -> None:
     assert list(presets.distortions) == list(DISTORTION_TYPES)
     for name, preset in presets.distortions.items():
         assert len(preset.levels) == N_LEVELS_PER_TYPE
@@ -27,7 +27,7 @@ def test_packaged_presets(presets) -> None:  # noqa: ANN001
         presets.distortions["blur"].level(1)["radius"] = 3.0  # read-only
 
 
-def test_two_way_types_keep_both_directions(presets) -> None:  # noqa: ANN001
+def test_two_way_types_keep_both_directions(presets) -> None:
     # Under- and over-exposure (lower and higher contrast) are both real; their order is measured.
     for name, key, neutral in (("exposure", "ev", 0.0), ("contrast", "contrast", 1.0)):
         values = [presets.distortions[name].level(k)[key] for k in range(1, 21)]
@@ -50,7 +50,7 @@ def test_stored_severity_rises_for_every_type_and_measure() -> None:
             assert entry["spearman_min"] >= 0.9, (name, measure)
 
 
-def test_each_level_describes_its_parameter(presets) -> None:  # noqa: ANN001
+def test_each_level_describes_its_parameter(presets) -> None:
     under = next(k for k in range(1, 21) if presets.distortions["exposure"].level(k)["ev"] < 0)
     assert presets.distortions["exposure"].describe(under) == {
         "module": "exposure",
@@ -69,7 +69,7 @@ def test_each_level_describes_its_parameter(presets) -> None:  # noqa: ANN001
             assert (described["direction"] is None) == (name not in ("exposure", "contrast")), (name, k)
 
 
-def _copy_with(tmp_path: Path, edit) -> Path:  # noqa: ANN001
+def _copy_with(tmp_path: Path, edit) -> Path:
     folder = tmp_path / "presets"
     folder.mkdir()
     shutil.copyfile(PRESETS_DIR / "reference.yaml", folder / "reference.yaml")
@@ -79,7 +79,7 @@ def _copy_with(tmp_path: Path, edit) -> Path:  # noqa: ANN001
     return folder
 
 
-def _set(path: tuple, value):  # noqa: ANN001, ANN202
+def _set(path: tuple, value):
     def edit(data: dict) -> None:
         target = data
         for key in path[:-1]:
@@ -122,7 +122,7 @@ def _set(path: tuple, value):  # noqa: ANN001, ANN202
         "no-parameter",
     ],
 )
-def test_bad_preset_names_file_key_and_range(tmp_path: Path, edit, key: str, allowed: str) -> None:  # noqa: ANN001
+def test_bad_preset_names_file_key_and_range(tmp_path: Path, edit, key: str, allowed: str) -> None:
     folder = _copy_with(tmp_path, edit)
     with pytest.raises(PresetError) as info:
         load_presets(folder)

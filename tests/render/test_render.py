@@ -8,10 +8,10 @@ import pytest
 from skimage.metrics import peak_signal_noise_ratio
 
 from pipeline.decode import DecodedRaw, decode_raw
+from pipeline.release import release_path
 from pipeline.render import (
     contact_sheet,
     prepare_reference,
-    release_path,
     render_reference,
     render_variants,
 )
@@ -25,7 +25,7 @@ MIN_PSNR_DB = 29.0
 MIN_MEAN_PSNR_DB = 36.0
 
 
-def test_reference_is_close_to_the_source_photograph(sample_paths, presets) -> None:  # noqa: ANN001
+def test_reference_is_close_to_the_source_photograph(sample_paths, presets) -> None:
     scores = {}
     for path in sample_paths:
         reference = render_reference(decode_raw(path, size=1024), presets)
@@ -37,14 +37,14 @@ def test_reference_is_close_to_the_source_photograph(sample_paths, presets) -> N
     assert np.mean(list(scores.values())) >= MIN_MEAN_PSNR_DB, scores
 
 
-def test_variants_cover_every_type_and_level(one_decoded: DecodedRaw, presets) -> None:  # noqa: ANN001
+def test_variants_cover_every_type_and_level(one_decoded: DecodedRaw, presets) -> None:
     variants = list(render_variants(one_decoded, presets, levels=[1, 20]))
     assert [(v.dist_type, v.level) for v in variants] == [(t, k) for t in DISTORTION_TYPES for k in (1, 20)]
     for variant in variants:
         assert variant.image.shape == (*one_decoded.size, 3) and variant.image.dtype == np.uint8
 
 
-def test_same_seed_same_bytes_and_subsets_agree(one_decoded: DecodedRaw, presets) -> None:  # noqa: ANN001
+def test_same_seed_same_bytes_and_subsets_agree(one_decoded: DecodedRaw, presets) -> None:
     first = {
         (v.dist_type, v.level): v.image.tobytes()
         for v in render_variants(one_decoded, presets, levels=[3, 17], seed=5)
@@ -60,7 +60,7 @@ def test_same_seed_same_bytes_and_subsets_agree(one_decoded: DecodedRaw, presets
     assert other.image.tobytes() != first["noise", 17]
 
 
-def test_noise_differs_between_images(decoded_sample, presets) -> None:  # noqa: ANN001
+def test_noise_differs_between_images(decoded_sample, presets) -> None:
     # Same seed, different reference ids: the noise fields must not be the same draw.
     a, b = (next(render_variants(d, presets, types=["noise"], levels=[20])).image for d in decoded_sample[:2])
     ra, rb = (prepare_reference(d, presets).image for d in decoded_sample[:2])
@@ -74,17 +74,17 @@ def _mean(image: np.ndarray) -> float:
     return float(image.mean())
 
 
-def _level(decoded: DecodedRaw, presets, dist_type: str, level: int) -> np.ndarray:  # noqa: ANN001
+def _level(decoded: DecodedRaw, presets, dist_type: str, level: int) -> np.ndarray:
     return next(render_variants(decoded, presets, types=[dist_type], levels=[level])).image
 
 
-def _strongest(presets, dist_type: str, direction: str) -> int:  # noqa: ANN001
+def _strongest(presets, dist_type: str, direction: str) -> int:
     """The highest level of a two-way type that goes in `direction` (levels are in measured order)."""
     preset = presets.distortions[dist_type]
     return max(k for k in range(1, 21) if preset.describe(k)["direction"] == direction)
 
 
-def test_exposure_directions(one_decoded: DecodedRaw, presets) -> None:  # noqa: ANN001
+def test_exposure_directions(one_decoded: DecodedRaw, presets) -> None:
     reference = render_reference(one_decoded, presets)
     under = _level(one_decoded, presets, "exposure", _strongest(presets, "exposure", "under"))
     assert _mean(under) < _mean(reference) - 20
@@ -93,7 +93,7 @@ def test_exposure_directions(one_decoded: DecodedRaw, presets) -> None:  # noqa:
     assert (over == 255).mean() > (reference == 255).mean() + 0.1  # highlights clip
 
 
-def test_contrast_directions(one_decoded: DecodedRaw, presets) -> None:  # noqa: ANN001
+def test_contrast_directions(one_decoded: DecodedRaw, presets) -> None:
     reference = render_reference(one_decoded, presets).astype(float)
     lower = _level(one_decoded, presets, "contrast", _strongest(presets, "contrast", "lower"))
     assert lower.std() < reference.std() * 0.7
@@ -101,7 +101,7 @@ def test_contrast_directions(one_decoded: DecodedRaw, presets) -> None:  # noqa:
     assert higher.std() > reference.std() * 1.2
 
 
-def test_colorfulness_20_is_grey_and_keeps_lightness(one_decoded: DecodedRaw, presets) -> None:  # noqa: ANN001
+def test_colorfulness_20_is_grey_and_keeps_lightness(one_decoded: DecodedRaw, presets) -> None:
     reference = render_reference(one_decoded, presets)
     grey = _level(one_decoded, presets, "colorfulness", 20).astype(int)
     assert np.abs(grey - grey.mean(axis=2, keepdims=True)).max() <= 2
@@ -109,7 +109,7 @@ def test_colorfulness_20_is_grey_and_keeps_lightness(one_decoded: DecodedRaw, pr
     assert abs(grey[..., 0].mean() - luma.mean()) < 8
 
 
-def test_blur_removes_detail_and_compression_adds_blocks(one_decoded: DecodedRaw, presets) -> None:  # noqa: ANN001
+def test_blur_removes_detail_and_compression_adds_blocks(one_decoded: DecodedRaw, presets) -> None:
     reference = render_reference(one_decoded, presets)
 
     def sharpness(image: np.ndarray) -> float:
@@ -123,7 +123,7 @@ def test_blur_removes_detail_and_compression_adds_blocks(one_decoded: DecodedRaw
     assert across > inside * 1.3
 
 
-def test_noise_is_unbiased_and_added_before_demosaicing(one_decoded: DecodedRaw, presets) -> None:  # noqa: ANN001
+def test_noise_is_unbiased_and_added_before_demosaicing(one_decoded: DecodedRaw, presets) -> None:
     reference = render_reference(one_decoded, presets).astype(float)
     noisy = _level(one_decoded, presets, "noise", 12).astype(float)
     residual = noisy - reference
@@ -133,14 +133,14 @@ def test_noise_is_unbiased_and_added_before_demosaicing(one_decoded: DecodedRaw,
     assert np.corrcoef(r[:, :-1].ravel(), r[:, 1:].ravel())[0, 1] > 0.1
 
 
-def test_bad_types_and_levels(one_decoded: DecodedRaw, presets) -> None:  # noqa: ANN001
+def test_bad_types_and_levels(one_decoded: DecodedRaw, presets) -> None:
     with pytest.raises(ValueError, match="unknown distortion type"):
         list(render_variants(one_decoded, presets, types=["sharpness"]))
     with pytest.raises(ValueError, match="outside 1..20"):
         list(render_variants(one_decoded, presets, levels=[0]))
 
 
-def test_release_layout_and_contact_sheet(one_decoded: DecodedRaw, presets, tmp_path) -> None:  # noqa: ANN001
+def test_release_layout_and_contact_sheet(one_decoded: DecodedRaw, presets, tmp_path) -> None:
     assert release_path(tmp_path, "r1") == tmp_path / "Ref.Images" / "r1.png"
     assert (
         release_path(tmp_path, "r1", "colorfulness", 7)

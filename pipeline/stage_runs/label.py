@@ -1,0 +1,188 @@
+"""`label_folder`: the references of a release and their ROI files -> label records (or a calibration)."""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from pipeline import stages
+from pipeline.release import REFERENCES, read_release, reference_ids, release_path
+from pipeline.stage_runs.common import FolderRun, failure, unexpected
+
+if TYPE_CHECKING:
+    from pipeline.labels import LabelMetric
+
+REPORT_NAME = "label_report.json"
+
+
+class MissingRois(FileNotFoundError):
+    """A reference without its `seagull masks` ROI file."""
+
+
+def label_folder(
+    render_dir: Path,
+    masks_dir: Path,
+    out_dir: Path,
+    metric: LabelMetric,
+    calibrate: bool = False,
+    say: Callable[[str], None] = print,
+) -> FolderRun:
+    """Label every (variant, ROI) of the references in `render_dir` into `out_dir`.
+
+    Writes labels.jsonl (one record per variant and ROI: ref_id + the labels contract), labels.parquet,
+    provenance.json and quality_by_level.png; with `calibrate`, calibration.json instead.
+    """
+    settings = {
+        "render_dir": str(render_dir),
+        "masks_dir": str(masks_dir),
+        "metric": metric.name,
+        "weights": str(metric.weights) if metric.weights else None,
+        "calibrate": calibrate,
+    }
+    run = FolderRun(REPORT_NAME, "labelled", "reference", settings)
+    ref_ids = reference_ids(render_dir)
+    if not ref_ids:
+        fix = f"pass the --out of `seagull render`, or run `seagull render --raw-dir RAW --out {render_dir}` first"
+        run.failed.append(failure(Path(render_dir) / REFERENCES, "no references found", fix))
+        return run
+    out_dir.mkdir(parents=True, exist_ok=True)
+    job = _Job(run, metric, Path(render_dir), Path(masks_dir), Path(out_dir), ref_ids, say)
+    (_calibrate if calibrate else _label)(job)
+    return run
+
+
+def read_inputs(render_dir: Path, masks_dir: Path, ref_id: str) -> tuple[Any, list, list]:
+    """(reference, ROIs, variants) of one reference; raises `MissingRois` without its ROI file."""
+    from pipeline.masks import read_rois_json
+
+    roi_file = Path(masks_dir) / f"{ref_id}.json"
+    if not roi_file.is_file():
+        raise MissingRois(f"{roi_file} is missing")
+    reference, variants = read_release(render_dir, ref_id)
+    return reference, read_rois_json(roi_file).rois, variants
+
+
+def _failure(render_dir: Path, masks_dir: Path, ref_id: str, error: Exception) -> dict[str, str]:
+    """The report record of a reference that failed, with the fix for its kind of error."""
+    path = release_path(render_dir, ref_id)
+    if isinstance(error, MissingRois):
+        return failure(
+            path, str(error), f"run `seagull masks --ref-dir {render_dir} --out {masks_dir}` first"
+        )
+    if isinstance(error, (OSError, ValueError)):
+        return failure(path, f"{type(error).__name__}: {error}", "render it again with `seagull render`")
+    return unexpected(path, error)
+
+
+@dataclass(frozen=True)
+class _Job:
+    """One `label_folder` call: where it reads and writes, with what metric, and its run record."""
+
+    run: FolderRun
+    metric: LabelMetric
+    render_dir: Path
+    masks_dir: Path
+    out_dir: Path
+    ref_ids: list[str]
+    say: Callable[[str], None]
+
+
+def _per_reference(
+    job: _Job, work: Callable[[Any, list, list], tuple[Any, str]]
+) -> dict[str, tuple[Any, float]]:
+    """{ref_id: (work's result, seconds)} of the references that worked; the others are recorded as
+    failed (the error policy: record the reference, go on). `work(reference, rois, variants)` returns
+    (result, a line to say)."""
+    results = {}
+    for ref_id in job.ref_ids:
+        try:
+            inputs = read_inputs(job.render_dir, job.masks_dir, ref_id)
+            start = time.perf_counter()
+            result, line = work(*inputs)
+        except Exception as error:  # one bad reference must not stop the others
+            job.run.failed.append(_failure(job.render_dir, job.masks_dir, ref_id, error))
+            continue
+        results[ref_id] = result, round(time.perf_counter() - start, 2)
+        job.run.done.append(ref_id)
+        job.say(f"{ref_id}: {line} ({results[ref_id][1]} s)")
+    return results
+
+
+def _label(job: _Job) -> None:
+    from pipeline.labels.report import mean_quality_by_level, plot_quality_by_level
+
+    def work(reference, rois, variants):
+        labelled = stages.label(reference, rois, variants, job.metric)
+        return labelled, f"{len(rois)} ROIs x {len(variants)} variants = {len(labelled)} labels"
+
+    done, out, metric = _per_reference(job, work), job.out_dir, job.metric
+    records = [{"ref_id": ref_id, **label} for ref_id, (labelled, _) in done.items() for label in labelled]
+    _write_jsonl(out / "labels.jsonl", records)
+    _write_parquet(out / "labels.parquet", records)
+    table = mean_quality_by_level(records)
+    plot_quality_by_level(table, out / "quality_by_level.png", metric.name, metric.settings.clean_threshold)
+    provenance = {
+        **metric.provenance(),
+        "labels": len(records),
+        "seconds_per_reference": {ref_id: seconds for ref_id, (_, seconds) in done.items()},
+        "mean_quality_by_level": table,
+    }
+    (out / "provenance.json").write_text(json.dumps(provenance, indent=2))
+    job.say(f"{len(records)} labels in {out / 'labels.jsonl'}; plot {out / 'quality_by_level.png'}")
+
+
+def _calibrate(job: _Job) -> None:
+    from pipeline.labels.calibrate import distances, halves, report
+
+    def work(reference, rois, variants):
+        scored = distances(reference, rois, variants, job.metric)
+        return scored, f"scored ({scored.quality.size} ROI crops)"
+
+    samples = {ref_id: scored for ref_id, (scored, _) in _per_reference(job, work).items()}
+    fit_ids, check_ids = halves(list(samples))
+    if not fit_ids or not check_ids:
+        # Fitting on half and checking on the other half needs two references; where others failed,
+        # their failures already say why (and the exit status is 1 either way).
+        if not job.run.failed:
+            fix = "pass a release with at least 2 references (one to fit on, one to check on)"
+            where = Path(job.render_dir) / REFERENCES
+            job.run.failed.append(failure(where, "--calibrate needs at least 2 references", fix))
+        return
+    result = {
+        "metric": job.metric.name,
+        "fit_references": fit_ids,
+        "check_references": check_ids,
+        **report([samples[i] for i in fit_ids], [samples[i] for i in check_ids], job.metric.settings),
+    }
+    (job.out_dir / "calibration.json").write_text(json.dumps(result, indent=2))
+    for half in ("fit", "check"):
+        shares = result["word_shares_pct"][half]
+        job.say(
+            f"{half} half ({len(result[half + '_references'])} references): "
+            + "; ".join(
+                f"{task} " + ", ".join(f"{word} {share:.1f} %" for word, share in words.items())
+                for task, words in shares.items()
+            )
+        )
+    verdict = "transfers" if result["transfers"] else "DOES NOT TRANSFER (more than 5 points apart)"
+    job.say(
+        f"suggested `worst` for metrics.yaml: {result['worst']}; word shares of the two halves differ by "
+        f"at most {result['max_difference_pp']} points: {verdict}"
+    )
+
+
+def _write_jsonl(path: Path, records: list[dict[str, Any]]) -> None:
+    with open(path, "w") as stream:
+        for record in records:
+            stream.write(json.dumps(record) + "\n")
+
+
+def _write_parquet(path: Path, records: list[dict[str, Any]]) -> None:
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    pq.write_table(pa.Table.from_pylist(records), path)
