@@ -6,7 +6,7 @@
 Every task is a thin wrapper of a pure function in `pipeline/`. Retries are for transient failures
 only (`OSError`: disks, network file systems, downloads); a bad RAW file is recorded by the chunk and
 the build goes on. Finished chunks (record + shard checksums) are skipped on a re-run. The flow ends
-Failed when any file or chunk failed, after writing `<out>/build_report.json`.
+Failed when any file or chunk failed, after writing its build report (`<out>.seagull-build/`).
 
     seagull build --sample 8 --out shards                       # in-process
     seagull build --raw-dir RAW/ --out shards --dask-address tcp://scheduler:8786
@@ -25,7 +25,7 @@ from prefect.futures import as_completed
 from tqdm.auto import tqdm
 
 from flows import _support
-from pipeline import build_folder, build_report
+from pipeline import build_folder, build_report, build_state
 from pipeline._chunk_stages import resolve_defaults, shard_config
 from pipeline.build_config import SAMPLE_PREFIX, BuildConfig, check_registry_names, sample_count
 from pipeline.build_lock import BuildLock
@@ -124,8 +124,8 @@ def build_100w(
     Args:
         source: A folder of RAW files, a RAISE CSV (*.csv, fetched first), or `sample:N` for N
             embedded sample DNG files.
-        out: Output folder of the shards, manifest, dataset card and build_report.json (one build at a
-            time per folder).
+        out: Output folder of the shards, manifest and dataset card (one build at a time per folder);
+            the build's state and report go to <out>.seagull-build beside it.
         limit: Only the first N RAW files, sorted by name (empty: all).
         types: Distortion types to render, e.g. ["blur", "noise"] (empty: all six).
         levels: Levels 1..20 to render, e.g. [1, 10, 20] (empty: all twenty).
@@ -138,13 +138,13 @@ def build_100w(
         metric_weights: Local weight file of the metric (TOPIQ-FR .pth).
         chunk_size: References per task and per shard (8 is about 1 GB of shard at 1,024 px).
         seed: Base seed of the build; each reference derives its own from it and its id.
-        work_dir: Where the sample or fetched RAISE files go (empty: <out>/_work).
+        work_dir: Where the sample or fetched RAISE files go (empty: <out>.seagull-build/work).
         device: Torch device of the segmenter, detector and metric (cpu, cuda, cuda:1).
         workers: Chunks built at once (each holds about 2 GB at 1,024 px); empty: this machine's cores;
             0: no limit here (a Dask cluster's own size bounds it).
 
     Returns:
-        The build report (also written to `<out>/build_report.json`).
+        The build report (also written to `<out>.seagull-build/build_report.json`).
     """
     params = dict(locals())
     workers = params.pop("workers")
@@ -156,6 +156,8 @@ def build_100w(
     with BuildLock(config.out) as lock:  # raises BuildLocked (naming the holder): the folder is not ours
         if lock.took_over is not None:
             print(f"took over the lock of a build that is gone ({lock.took_over.describe()})")
+        for old, new in build_state.migrate_legacy(config.out):  # an earlier version's layout
+            print(f"moved build state {old} to {new}")
         build_folder.sweep_temporaries(config.out)
         build_folder.write_plan(config.out, config, os.getcwd())
         try:

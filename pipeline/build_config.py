@@ -45,7 +45,7 @@ class BuildConfig:
         chunk_size: references per task and per shard (one shard per chunk: ~100 MB per reference
             at 1,024 px, so 10 references make the ~1 GB shards WebDataset streams best).
         seed: base seed; each reference derives its own from it and its id.
-        work_dir: where the sample / fetched RAW files go; None = `<out>/_work`.
+        work_dir: where the sample / fetched RAW files go; None = `build_state.work_dir(out)`.
         device: torch device of the segmenter, detector and metric ("cpu", "cuda", "cuda:1").
     """
 
@@ -89,7 +89,9 @@ class BuildConfig:
 
     @property
     def work_path(self) -> Path:
-        return Path(self.work_dir) if self.work_dir else Path(self.out) / "_work"
+        from pipeline.build_state import work_dir
+
+        return Path(self.work_dir) if self.work_dir else work_dir(self.out)
 
     def to_json(self) -> dict[str, Any]:
         """All fields as a JSON-ready dict (tuples become lists)."""
