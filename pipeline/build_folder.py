@@ -71,7 +71,10 @@ def chunk_files(out: str | Path, config: ShardConfig) -> dict[Path, int]:
     for path in out.glob(f"{config.prefix}-*"):
         if match := shard.fullmatch(path.name):
             owners[path] = int(match.group(1)) // config.shards_per_chunk
-    state = ((build_state.parts_dir(out), r"part-(\d{6})\.parquet"), (build_state.chunks_dir(out), r"chunk-(\d{6})\.json"))
+    state = (
+        (build_state.parts_dir(out), r"part-(\d{6})\.parquet"),
+        (build_state.chunks_dir(out), r"chunk-(\d{6})\.json"),
+    )
     for folder, pattern in state:
         for path in folder.glob("*") if folder.is_dir() else []:
             if match := re.fullmatch(pattern, path.name):

@@ -127,7 +127,4 @@ def summary(report: dict[str, Any]) -> str:
 
 def failure_message(report: dict[str, Any]) -> str:
     n_files, n_chunks = len(report["failures"]), len(report["chunk_errors"])
-    return (
-        f"{n_files} RAW file(s) and {n_chunks} chunk(s) failed; see "
-        f"{report_path(report['config']['out'])}"
-    )
+    return f"{n_files} RAW file(s) and {n_chunks} chunk(s) failed; see {report_path(report['config']['out'])}"

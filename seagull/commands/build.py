@@ -116,7 +116,7 @@ def check_dask(dask_address: str | None) -> None:
     help="Torch device of segmenter/detector/metric (cpu, cuda, cuda:N).",
 )
 @click.option(
-    "--work-dir", type=click.Path(file_okay=False), help="Where sample/fetched RAW files go [OUT.seagull-build/work]."
+    "--work-dir", type=click.Path(file_okay=False), help="Sample/fetched RAW files [OUT.seagull-build/work]."
 )
 @click.option(
     "--workers",

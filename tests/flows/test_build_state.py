@@ -49,9 +49,16 @@ def _old_layout(out):
 def test_the_previous_layout_is_found_named_and_moved(tmp_path):
     out = tmp_path / "shards"
     _old_layout(out)
-    assert [p.name for p in build_state.legacy_state(out)] == ["_chunks", "_work", "build_report.json", "manifest"]
+    assert [p.name for p in build_state.legacy_state(out)] == [
+        "_chunks",
+        "_work",
+        "build_report.json",
+        "manifest",
+    ]
     message = build_state.legacy_message(out)
-    assert "earlier version" in message and "_chunks" in message and str(build_state.state_dir(out)) in message
+    assert (
+        "earlier version" in message and "_chunks" in message and str(build_state.state_dir(out)) in message
+    )
 
     moves = build_state.migrate_legacy(out)
     assert len(moves) == 5 and build_state.legacy_state(out) == [] and build_state.legacy_message(out) == ""
