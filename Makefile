@@ -81,4 +81,4 @@ format: $(STAMP) ## Format with ruff
 	$(BIN)/ruff format .
 
 clean: ## Remove build outputs (keeps .venv and .venv-ls)
-	rm -rf $(SHARDS) $(SG3K) $(RUNS) bench/results .pytest_cache
+	rm -rf $(SHARDS) $(SHARDS).seagull-build $(SG3K) $(RUNS) bench/results .pytest_cache

@@ -21,6 +21,7 @@ from pathlib import Path
 import torch
 
 from pipeline.build_config import BuildConfig
+from pipeline.build_state import parts_dir
 from pipeline.chunk import ChunkSpec, process_chunk
 from pipeline.sample import write_sample
 
@@ -70,8 +71,8 @@ def summarise(config: BuildConfig, result, wall: float, shards: Path) -> dict:
     n_refs = len(result.refs)
     if n_refs == 0:
         raise SystemExit(f"no reference was built: {result.failures}")
-    manifest = shards / "manifest"
-    rows = sum(_parquet_rows(p) for p in sorted(manifest.glob("*.parquet"))) if manifest.exists() else None
+    parts = parts_dir(shards)
+    rows = sum(_parquet_rows(p) for p in sorted(parts.glob("*.parquet"))) if parts.exists() else None
     variants = len(config.types or range(6)) * len(config.levels or range(20))
     per_ref = {
         stage: round(seconds / n_refs, 3) for stage, seconds in result.timings.items() if stage != "load"

@@ -6,7 +6,7 @@
 Every task is a thin wrapper of a pure function in `pipeline/`. Retries are for transient failures
 only (`OSError`: disks, network file systems, downloads); a bad RAW file is recorded by the chunk and
 the build goes on. Finished chunks (record + shard checksums) are skipped on a re-run. The flow ends
-Failed when any file or chunk failed, after writing `<out>/build_report.json`.
+Failed when any file or chunk failed, after writing its build report (`<out>.seagull-build/`).
 
     seagull build --sample 8 --out shards                       # in-process
     seagull build --raw-dir RAW/ --out shards --dask-address tcp://scheduler:8786
@@ -28,7 +28,7 @@ from flows import _support
 from flows.build_parameters import takes_build_config
 from flows.progress import chunk_counter
 from flows.progress import counter as progress_counter
-from pipeline import build_folder, build_report
+from pipeline import build_folder, build_report, build_state
 from pipeline.build_config import SAMPLE_PREFIX, BuildConfig, check_registry_names, sample_count
 from pipeline.build_lock import BuildLock
 from pipeline.chunk import SHARD_CONFIG, ChunkResult, ChunkSpec, find_done, plan_chunks, process_chunk
@@ -112,7 +112,7 @@ def build_100w(workers: int | None = None, **parameters: Any) -> dict[str, Any]:
             flow and of its deployment, with the field's help as its description.
 
     Returns:
-        The build report (also written to `<out>/build_report.json`).
+        The build report (also written to `<out>.seagull-build/build_report.json`).
     """
     if workers is not None and workers < 0:
         raise ValueError(f"workers must be >= 0 (0: no limit) or empty (the cores), got {workers}")
@@ -122,6 +122,8 @@ def build_100w(workers: int | None = None, **parameters: Any) -> dict[str, Any]:
     with BuildLock(config.out) as lock:  # raises BuildLocked (naming the holder): the folder is not ours
         if lock.took_over is not None:
             print(f"took over the lock of a build that is gone ({lock.took_over.describe()})")
+        for old, new in build_state.migrate_legacy(config.out):  # an earlier version's layout
+            print(f"moved build state {old} to {new}")
         build_folder.sweep_temporaries(config.out)
         build_folder.write_plan(config.out, config, os.getcwd())
         try:

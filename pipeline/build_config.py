@@ -59,8 +59,8 @@ class BuildConfig:
     )
     out: str = parameter(
         "shards",
-        "Output folder of the shards, manifest, dataset card and build_report.json (one build at a "
-        "time per folder).",
+        "Output folder of the shards, manifest and dataset card (one build at a time per folder); "
+        "the build's state and build_report.json go to <out>.seagull-build beside it.",
         path="dir",
     )
     # Each chunk records its own input files, so `limit` is not in the fingerprint.
@@ -101,7 +101,7 @@ class BuildConfig:
     )
     seed: int = parameter(0, "Base seed; each reference derives its own from it and its id.")
     work_dir: str | None = parameter(
-        None, "Where the sample or fetched RAISE files go.", unset="<out>/_work", path="dir"
+        None, "Where the sample or fetched RAISE files go.", unset="<out>.seagull-build/work", path="dir"
     )
     # In the fingerprint: GPU kernels round differently, so bytes are identical per device type only.
     device: str = parameter(
@@ -141,7 +141,9 @@ class BuildConfig:
 
     @property
     def work_path(self) -> Path:
-        return Path(self.work_dir) if self.work_dir else Path(self.out) / "_work"
+        from pipeline.build_state import work_dir
+
+        return Path(self.work_dir) if self.work_dir else work_dir(self.out)
 
     def to_json(self) -> dict[str, Any]:
         """All fields as a JSON-ready dict (tuples become lists)."""

@@ -7,9 +7,10 @@ Called by the build once it holds the folder's lock (`pipeline.build_lock`), bef
   not finished for this plan (a chunk beyond the plan, from an earlier `--chunk-size`, `--limit` or
   `--sample`, or one about to be rebuilt), and the merged outputs (manifest, card, report) that the
   build writes again at its end. So whatever happens next, the folder never holds a shard of another
-  plan, and a folder without `build_report.json` is one whose last build was killed.
+  plan, and a folder whose state has no `build_report.json` is one whose last build was killed.
 
-Only names the build itself writes are touched (`seagull100w-NNNNNN.tar`, …); other files stay.
+Only names the build itself writes are touched (`seagull100w-NNNNNN.tar`, …); other files stay. The
+state files live beside the folder (`pipeline.build_state`).
 """
 
 from __future__ import annotations
@@ -20,23 +21,21 @@ import shlex
 from collections.abc import Iterable
 from pathlib import Path
 
+from pipeline import build_state
 from pipeline.atomic_io import write_text_atomic
 from pipeline.build_config import BuildConfig, build_command
-from pipeline.build_lock import LOCK_NAME
-from pipeline.build_report import REPORT_NAME
-from pipeline.chunk import CHUNKS_DIR
 from pipeline.shards.card import CARD_NAME, HISTOGRAM_FIGURE, QUALITY_FIGURE
-from pipeline.shards.manifest import MANIFEST_NAME, PARTS_DIR
+from pipeline.shards.manifest import MANIFEST_NAME
 from pipeline.shards.writer import STATS_SUFFIX, ShardConfig
 
-MERGED_OUTPUTS = (MANIFEST_NAME, CARD_NAME, QUALITY_FIGURE, HISTOGRAM_FIGURE, REPORT_NAME)
-PLAN_NAME = "build.json"  # in CHUNKS_DIR: the config of the folder's current (or last) build
+MERGED_IN_FOLDER = (MANIFEST_NAME, CARD_NAME, QUALITY_FIGURE, HISTOGRAM_FIGURE)
+MERGED_OUTPUTS = (*MERGED_IN_FOLDER, build_state.REPORT_NAME)  # names; the report is in the state
 
 
 def write_plan(out: str | Path, config: BuildConfig, cwd: str) -> Path:
     """Record the build's config and working directory in the folder (before anything else), so that
     `seagull verify` can print the exact command that repairs it, even after a killed build."""
-    path = Path(out) / CHUNKS_DIR / PLAN_NAME
+    path = build_state.plan_path(out)
     path.parent.mkdir(parents=True, exist_ok=True)
     record = {"config": config.to_json(), "cwd": cwd}
     write_text_atomic(path, json.dumps(record, indent=1, sort_keys=True) + "\n")
@@ -46,7 +45,7 @@ def write_plan(out: str | Path, config: BuildConfig, cwd: str) -> Path:
 def rebuild_command(out: str | Path) -> str | None:
     """`cd <cwd> && seagull build …` that repeats the folder's recorded build, or None if unknown."""
     try:
-        record = json.loads((Path(out) / CHUNKS_DIR / PLAN_NAME).read_text())
+        record = json.loads(build_state.plan_path(out).read_text())
         config = BuildConfig.from_json(record["config"])
     except (OSError, ValueError, TypeError, KeyError):
         return None
@@ -54,15 +53,11 @@ def rebuild_command(out: str | Path) -> str | None:
 
 
 def sweep_temporaries(out: str | Path) -> list[Path]:
-    """Remove the temporaries that dead builds left in the folder; call only while holding its lock."""
+    """Remove the temporaries that dead builds left in the folder and its build state; call only
+    while holding its lock (a build waiting for the lock names its own `build.lock.*.tmp`, unhidden)."""
     out = Path(out)
-    stale = [
-        path
-        for folder in (out, out / PARTS_DIR, out / CHUNKS_DIR)
-        if folder.is_dir()
-        for path in folder.glob(".*.tmp")
-        if not path.name.startswith(LOCK_NAME)  # a build waiting for the lock owns those
-    ]
+    folders = (out, build_state.state_dir(out), build_state.parts_dir(out), build_state.chunks_dir(out))
+    stale = [path for folder in folders if folder.is_dir() for path in folder.glob(".*.tmp")]
     for path in stale:
         path.unlink(missing_ok=True)
     return sorted(stale)
@@ -76,8 +71,12 @@ def chunk_files(out: str | Path, config: ShardConfig) -> dict[Path, int]:
     for path in out.glob(f"{config.prefix}-*"):
         if match := shard.fullmatch(path.name):
             owners[path] = int(match.group(1)) // config.shards_per_chunk
-    for folder, pattern in ((PARTS_DIR, r"part-(\d{6})\.parquet"), (CHUNKS_DIR, r"chunk-(\d{6})\.json")):
-        for path in (out / folder).glob("*") if (out / folder).is_dir() else []:
+    state = (
+        (build_state.parts_dir(out), r"part-(\d{6})\.parquet"),
+        (build_state.chunks_dir(out), r"chunk-(\d{6})\.json"),
+    )
+    for folder, pattern in state:
+        for path in folder.glob("*") if folder.is_dir() else []:
             if match := re.fullmatch(pattern, path.name):
                 owners[path] = int(match.group(1))
     return owners
@@ -89,7 +88,8 @@ def prune_to_plan(out: str | Path, keep: Iterable[int], config: ShardConfig) -> 
     out = Path(out)
     kept = set(keep)
     removed = [path for path, chunk in chunk_files(out, config).items() if chunk not in kept]
-    removed += [out / name for name in MERGED_OUTPUTS if (out / name).exists()]
+    merged = [out / name for name in MERGED_IN_FOLDER] + [build_state.report_path(out)]
+    removed += [path for path in merged if path.exists()]
     for path in removed:
         path.unlink(missing_ok=True)
     return sorted(removed)

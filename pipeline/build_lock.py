@@ -1,4 +1,5 @@
-"""One build per output folder at a time: an exclusive lock file `<out>/.seagull-build.lock`.
+"""One build per output folder at a time: an exclusive lock file `build.lock` in the folder's build
+state (`pipeline.build_state`: `<out>.seagull-build/build.lock`).
 
 The lock holds JSON `{"host", "pid", "started", "process_start", "token"}`. It is taken atomically:
 the record is written whole to a private temporary file and hard-linked to the lock name, which fails
@@ -10,6 +11,10 @@ A lock whose holder is dead (same host, and that PID is gone or is another proce
 and the stale record is re-read under it, so two builds that both find the same stale lock cannot
 both take it. A lock taken on another host cannot be checked from here: the message says how to
 remove it once that build is known to be gone.
+
+A build of an earlier version locked `<out>/.seagull-build.lock` instead; while that lock's holder
+lives, the folder is refused the same way, and a dead one's lock is removed with the folder's old
+build state (`build_state.migrate_legacy`).
 """
 
 from __future__ import annotations
@@ -25,8 +30,8 @@ from collections.abc import Iterator
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-LOCK_NAME = ".seagull-build.lock"
-GUARD_NAME = ".seagull-build.lock.guard"
+from pipeline import build_state
+from pipeline.build_state import LOCK_NAME
 
 
 class BuildLocked(RuntimeError):
@@ -91,7 +96,7 @@ class BuildLock:
 
     def __init__(self, out: str | Path, host: str | None = None) -> None:
         self.out = Path(out)
-        self.path = self.out / LOCK_NAME
+        self.path = build_state.lock_path(out)
         self.host = host or socket.gethostname()
         self.holder: LockHolder | None = None
         self.took_over: LockHolder | None = None  # the stale holder this lock replaced, if any
@@ -102,6 +107,7 @@ class BuildLock:
         A stale lock (dead holder on this host, or an unreadable lock file) is replaced.
         """
         self.out.mkdir(parents=True, exist_ok=True)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
         pid = os.getpid()
         mine = LockHolder(
             host=self.host,
@@ -111,18 +117,37 @@ class BuildLock:
             token=uuid.uuid4().hex,
         )
         with self._guard():
-            if self._link(mine):
-                self.holder = mine
-                return self
-            current = read_holder(self.path)
-            alive = is_alive(current, self.host) if current is not None else False
-            if current is not None and current.token != "unreadable" and alive is not False:
-                raise BuildLocked(self._held_message(current, alive))
-            self.path.unlink(missing_ok=True)  # stale: its holder is dead (checked under the guard)
-            if not self._link(mine):
-                raise BuildLocked(self._held_message(read_holder(self.path), True))
-            self.holder, self.took_over = mine, current
-            return self
+            self._take(mine)
+        self._refuse_a_live_legacy_lock()  # outside the guard: refusing releases, which takes it again
+        return self
+
+    def _take(self, mine: LockHolder) -> None:
+        """Link `mine` as the lock, replacing a stale one; call under the guard."""
+        if self._link(mine):
+            self.holder = mine
+            return
+        current = read_holder(self.path)
+        alive = is_alive(current, self.host) if current is not None else False
+        if current is not None and current.token != "unreadable" and alive is not False:
+            raise BuildLocked(self._held_message(current, alive))
+        self.path.unlink(missing_ok=True)  # stale: its holder is dead (checked under the guard)
+        if not self._link(mine):
+            raise BuildLocked(self._held_message(read_holder(self.path), True))
+        self.holder, self.took_over = mine, current
+
+    def _refuse_a_live_legacy_lock(self) -> None:
+        """Release and raise `BuildLocked` while an earlier version's build holds the folder; remove
+        the lock (and its guard) of one that is gone. Runs holding this lock, so no new build races."""
+        legacy = self.out / build_state.LEGACY_LOCK
+        holder = read_holder(legacy)
+        if holder is not None and holder.token != "unreadable":
+            alive = is_alive(holder, self.host)
+            if alive is not False:
+                self.release()
+                message = self._held_message(holder, alive)
+                raise BuildLocked(message.replace(str(self.path), str(legacy)))
+        legacy.unlink(missing_ok=True)
+        (self.out / build_state.LEGACY_GUARD).unlink(missing_ok=True)
 
     def release(self) -> None:
         """Remove the lock if it is still this build's (never another build's)."""
@@ -142,7 +167,7 @@ class BuildLock:
 
     def _link(self, holder: LockHolder) -> bool:
         """Publish `holder` as the lock atomically; False when a lock exists."""
-        tmp = self.out / f"{LOCK_NAME}.{holder.pid}.{holder.token}.tmp"
+        tmp = self.path.with_name(f"{LOCK_NAME}.{holder.pid}.{holder.token}.tmp")
         tmp.write_text(json.dumps(asdict(holder), sort_keys=True) + "\n")
         try:
             os.link(tmp, self.path)
@@ -155,7 +180,7 @@ class BuildLock:
     @contextlib.contextmanager
     def _guard(self) -> Iterator[None]:
         """Serialise lock changes between builds (flock; released by the kernel if the holder dies)."""
-        with open(self.out / GUARD_NAME, "a") as handle:
+        with open(build_state.guard_path(self.out), "a") as handle:
             fcntl.flock(handle, fcntl.LOCK_EX)
             try:
                 yield

@@ -1,6 +1,7 @@
 """The build report: what a build made, what failed and why, and where the time went.
 
-Written to `<out>/build_report.json` at the end of every build (also a failed one), from the chunks'
+Written to `build_report.json` in the folder's build state (`pipeline.build_state.report_path`,
+`<out>.seagull-build/`) at the end of every build (also a failed one), from the chunks'
 results. `ok` is False when any RAW file or any chunk failed; `seagull build` then exits non-zero.
 A build that stops on an error of its own (listing the files, colliding ids, the final merge) writes
 `error_report` instead: `ok` False and the `error`.
@@ -14,9 +15,8 @@ from typing import Any
 
 from pipeline.atomic_io import write_text_atomic
 from pipeline.build_config import BuildConfig
+from pipeline.build_state import report_path
 from pipeline.chunk import STAGES, ChunkResult, ChunkSpec
-
-REPORT_NAME = "build_report.json"
 
 
 class BuildFailed(RuntimeError):
@@ -99,8 +99,8 @@ def chunks_by_index(chunks: list[ChunkSpec]) -> dict[int, ChunkSpec]:
 
 
 def write_report(out: str | Path, report: dict[str, Any]) -> Path:
-    """Write the report atomically to `<out>/build_report.json` and return its path."""
-    path = Path(out) / REPORT_NAME
+    """Write the report atomically to `report_path(out)` and return its path."""
+    path = report_path(out)
     path.parent.mkdir(parents=True, exist_ok=True)
     write_text_atomic(path, json.dumps(report, indent=1) + "\n")
     return path
@@ -127,7 +127,4 @@ def summary(report: dict[str, Any]) -> str:
 
 def failure_message(report: dict[str, Any]) -> str:
     n_files, n_chunks = len(report["failures"]), len(report["chunk_errors"])
-    return (
-        f"{n_files} RAW file(s) and {n_chunks} chunk(s) failed; see "
-        f"{Path(report['config']['out']) / REPORT_NAME}"
-    )
+    return f"{n_files} RAW file(s) and {n_chunks} chunk(s) failed; see {report_path(report['config']['out'])}"

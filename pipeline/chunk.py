@@ -6,7 +6,7 @@ it. Error policy: a RAW file that fails in decode, render, masks or labels is re
 `FileFailure` and the chunk goes on; an `OSError` while writing the shard is transient (disk, network
 file system) and propagates so that the caller can retry the whole chunk.
 
-A finished chunk leaves a record `<out>/_chunks/chunk-NNNNNN.json` (written last, atomically) with its
+A finished chunk leaves a record `chunks/chunk-NNNNNN.json` in the build state (written last, atomically) with its
 inputs, the config fingerprint, its shards' sha256 and its failures; `find_done` trusts a chunk only
 when that record matches and every shard still has its checksum, so a killed or corrupted chunk is
 rebuilt and a finished one is skipped.
@@ -22,7 +22,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from pipeline import stages
+from pipeline import build_state, stages
 from pipeline.atomic_io import write_text_atomic
 from pipeline.build_config import BuildConfig
 from pipeline.decode import decode_raw
@@ -30,7 +30,6 @@ from pipeline.raw_files import check_input_file, ref_id_of
 from pipeline.shards import RefGroup, ShardConfig, chunk_is_done, write_chunk
 from pipeline.shards.writer import chunk_stats_digests
 
-CHUNKS_DIR = "_chunks"
 STAGES = ("load", "decode", "render", "masks", "labels", "write")
 # One shard per chunk: names stay contiguous and a chunk's shard is its unit of resume.
 SHARD_CONFIG = ShardConfig(shards_per_chunk=1)
@@ -197,7 +196,7 @@ def find_done(out: Path, spec: ChunkSpec, config: BuildConfig) -> ChunkResult | 
 
 
 def record_path(out: Path, index: int) -> Path:
-    return Path(out) / CHUNKS_DIR / f"chunk-{index:06d}.json"
+    return build_state.chunk_record_path(out, index)
 
 
 def write_record(out: Path, result: ChunkResult) -> None:

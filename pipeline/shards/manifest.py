@@ -1,6 +1,6 @@
 """The parquet manifest: one row per (distorted image, ROI) label, with the shard that holds it.
 
-Each chunk writes `manifest/part-<chunk:06d>.parquet` before its stats; `merge_manifest` joins the
+Each chunk writes `part-<chunk:06d>.parquet` into the build state (`pipeline.build_state`) before its stats; `merge_manifest` joins the
 parts, in chunk order, into `manifest.parquet` at the end of a build. Query it with pandas/pyarrow
 to pick shards or samples without opening a tar, e.g.
 `pd.read_parquet("shards/manifest.parquet").query("quality_level == 'bad'")`.
@@ -16,11 +16,11 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from pipeline import build_state
 from pipeline.atomic_io import atomic_file
 from pipeline.shards.format import REFERENCE_TYPE
 
 MANIFEST_NAME = "manifest.parquet"
-PARTS_DIR = "manifest"
 
 # Fixed schema: every part has the same columns (null where a stage did not run), so parts concatenate.
 SCHEMA = pa.schema(
@@ -130,13 +130,9 @@ def _as_text(value: Any) -> str | None:
     return json.dumps(value, sort_keys=True)
 
 
-def manifest_part_path(out_dir: Path, chunk_index: int) -> Path:
-    return Path(out_dir) / PARTS_DIR / f"part-{chunk_index:06d}.parquet"
-
-
 def write_manifest_part(out_dir: Path, chunk_index: int, rows: Iterable[dict[str, Any]]) -> Path:
     """Write one chunk's rows atomically (temporary name, rename) and return the part's path."""
-    path = manifest_part_path(out_dir, chunk_index)
+    path = build_state.manifest_part_path(out_dir, chunk_index)
     path.parent.mkdir(parents=True, exist_ok=True)
     _write_table_atomic(pa.Table.from_pylist(list(rows), schema=SCHEMA), path)
     return path
@@ -150,9 +146,9 @@ def merge_manifest(out_dir: Path, chunks: Iterable[int] | None = None) -> Path:
     """
     out_dir = Path(out_dir)
     if chunks is None:
-        paths = sorted((out_dir / PARTS_DIR).glob("part-*.parquet"))
+        paths = sorted(build_state.parts_dir(out_dir).glob("part-*.parquet"))
     else:
-        paths = [manifest_part_path(out_dir, chunk) for chunk in sorted(chunks)]
+        paths = [build_state.manifest_part_path(out_dir, chunk) for chunk in sorted(chunks)]
     missing = [str(path) for path in paths if not path.exists()]
     if missing:
         raise FileNotFoundError(

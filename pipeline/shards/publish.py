@@ -1,10 +1,10 @@
 """Copy a finished shard folder's consumer files into a folder that can be pushed to the Hub as it is.
 
-A build folder also holds build state (work files, chunk records, manifest parts, the build report)
-that resume needs and consumers do not. `publish` copies only the tars, their stats, the merged
-manifest, the dataset card and its figures, checks each tar's sha256 against its stats on the way
-(the copy reads every byte anyway), and renames the result into place only when all is copied, so a
-failed publish leaves no half folder.
+A build keeps its state (work files, chunk records, manifest parts, the build report) beside the
+folder (`pipeline.build_state`); a folder built before that layout holds it inside. `publish` copies
+only the tars, their stats, the merged manifest, the dataset card and its figures, checks each
+tar's sha256 against its stats on the way (the copy reads every byte anyway), and renames the result
+into place only when all is copied, so a failed publish leaves no half folder.
 """
 
 from __future__ import annotations

@@ -21,7 +21,9 @@ from pathlib import Path
 
 import pyarrow.parquet as pq
 
-from pipeline.shards.manifest import MANIFEST_NAME, PARTS_DIR, manifest_part_path
+from pipeline import build_state
+from pipeline.build_state import manifest_part_path
+from pipeline.shards.manifest import MANIFEST_NAME
 from pipeline.shards.writer import STATS_SUFFIX, keys_digest, read_stats, sha256_file
 
 STATUSES = ("ok", "corrupted", "missing", "unfinished")
@@ -146,19 +148,19 @@ def verify_manifest(shard_dir: Path) -> list[str]:
 def _part_problems(shard_dir: Path, stats: list) -> list[str]:
     """Manifest parts missing or differing from the sha256 their chunk's stats record.
 
-    A folder without a parts folder is a published one (`seagull publish` keeps only what consumers
-    read): its merged manifest is still checked against every shard's key digest by the caller.
+    A folder without build state (`pipeline.build_state`) is a published or moved one: its merged
+    manifest is still checked against every shard's key digest by the caller.
     """
-    if not (shard_dir / PARTS_DIR).is_dir():
+    if not build_state.parts_dir(shard_dir).is_dir():
         return []
     problems = []
     for chunk in sorted({s.chunk for s in stats if s.manifest_part_sha256}):
         digest = next(s.manifest_part_sha256 for s in stats if s.chunk == chunk and s.manifest_part_sha256)
         part = manifest_part_path(shard_dir, chunk)
         if not part.is_file():
-            problems.append(f"{part.relative_to(shard_dir)} is missing")
+            problems.append(f"{part} is missing")
         elif sha256_file(part) != digest:
-            problems.append(f"{part.relative_to(shard_dir)} is corrupted (sha256 differs from its stats)")
+            problems.append(f"{part} is corrupted (sha256 differs from its stats)")
     return problems
 
 

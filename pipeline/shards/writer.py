@@ -24,11 +24,11 @@ import pyarrow.parquet as pq
 import webdataset as wds
 
 from pipeline.atomic_io import atomic_file, write_text_atomic
+from pipeline.build_state import manifest_part_path
 from pipeline.shards.card import write_card
 from pipeline.shards.features import SAMPLE_FEATURES
 from pipeline.shards.format import FORMAT_VERSION, REFERENCE_TYPE, RefGroup, encode_group
 from pipeline.shards.manifest import (
-    manifest_part_path,
     manifest_rows,
     merge_manifest,
     write_manifest_part,
@@ -75,7 +75,7 @@ class ShardStats:
     # empty in stats written before they existed (then only counts are compared).
     keys_sha256: str = ""  # the sorted keys of every sample in the shard
     labelled_keys_sha256: str = ""  # the sorted distinct keys that have manifest rows
-    manifest_part_sha256: str = ""  # the chunk's manifest/part-NNNNNN.parquet, written before the stats
+    manifest_part_sha256: str = ""  # the chunk's manifest part (build state), written before the stats
 
 
 def shard_name(config: ShardConfig, index: int) -> str:

@@ -58,7 +58,7 @@ def command(sample, raw_dir, raise_csv, workers, dask_address, **options) -> Non
     seagull build --raw-dir RAW/ --out shards --dask-address tcp://scheduler:8786
 
     Re-running skips finished chunks. Exit status 1 when any RAW file or chunk failed
-    (see OUT/build_report.json).
+    (see OUT.seagull-build/build_report.json).
     """
     sources = [s for s in (sample and f"sample:{sample}", raw_dir, raise_csv) if s]
     if len(sources) != 1:

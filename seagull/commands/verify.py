@@ -10,6 +10,7 @@ from pathlib import Path
 import click
 
 from pipeline.build_folder import rebuild_command
+from pipeline.build_state import legacy_message
 from pipeline.shards.verify import failure_message, verify_manifest, verify_shards
 
 
@@ -34,6 +35,8 @@ def command(shard_dir: Path, as_json: bool) -> None:
             click.echo(json.dumps(asdict(check)))
         else:
             click.echo(f"{check.status:<10} {check.shard}  {check.detail}")
+    if legacy_message(shard_dir):  # its manifest parts are not checked until a build moves them
+        click.echo(f"note: {legacy_message(shard_dir)}", err=True)
     message = failure_message(checks, shard_dir, manifest_problems, rebuild_command(shard_dir))
     if message:
         click.echo(message, err=True)

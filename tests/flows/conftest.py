@@ -56,6 +56,19 @@ class Tools:
         return run_flow(*args, **kwargs)
 
     @staticmethod
+    def report(out: Path) -> dict:
+        return read_report(out)
+
+    @staticmethod
+    def copy_build(source: Path, target: Path) -> Path:
+        """Copy a build folder with its build state (beside it), as a build that can resume."""
+        from pipeline.build_state import state_dir
+
+        shutil.copytree(source, target)
+        shutil.copytree(state_dir(source), state_dir(target))
+        return target
+
+    @staticmethod
     def digests(out: Path) -> dict[str, str]:
         return shard_digests(out)
 
@@ -79,13 +92,20 @@ def tools(small_raw: Path) -> type[Tools]:
 
 def run_flow(source: Path | str, out: Path, task_runner: Any = None, **params: Any) -> tuple[Any, dict]:
     """Run the build flow in-process; return (final state, build report)."""
-    import json
-
     from flows.build_100w import build_100w, with_task_runner
 
     flow = build_100w.with_options(task_runner=task_runner) if task_runner else with_task_runner(build_100w)
     state = flow(source=str(source), out=str(out), **{**SMALL, **params}, return_state=True)
-    return state, json.loads((out / "build_report.json").read_text())
+    return state, read_report(out)
+
+
+def read_report(out: Path) -> dict:
+    """The build report of the folder `out` (in its build state, beside it)."""
+    import json
+
+    from pipeline.build_state import report_path
+
+    return json.loads(report_path(out).read_text())
 
 
 @pytest.fixture(scope="session")

@@ -19,6 +19,8 @@ from pathlib import Path
 
 import pytest
 
+from pipeline.build_state import chunks_dir, lock_path, parts_dir, report_path
+
 TINY = ["--types", "blur", "--levels", "1", "--size", "64", "--chunk-size", "1"]
 
 
@@ -102,10 +104,10 @@ def test_second_build_into_the_same_folder_fails_at_once_naming_the_holder(env, 
     message = second.stdout + second.stderr
     assert "in use by another build" in message and f"PID {first.pid}" in message
     assert first.returncode == 0, first_output[-3000:]
-    report = json.loads((out / "build_report.json").read_text())
+    report = json.loads(report_path(out).read_text())
     assert report["ok"] and report["config"]["levels"] == [1]
     assert _shards(out) == ["seagull100w-000000.tar"]
-    assert not (out / ".seagull-build.lock").exists(), "the lock outlived its build"
+    assert not lock_path(out).exists(), "the lock outlived its build"
     verify = subprocess.run(_seagull("verify", str(out)), env=env, capture_output=True, text=True)
     assert verify.returncode == 0, verify.stdout + verify.stderr
 
@@ -121,11 +123,11 @@ def test_lock_of_a_killed_build_is_taken_over(env, tools, tmp_path):
         stderr=subprocess.DEVNULL,
     )
     try:
-        _wait_for(out / ".seagull-build.lock", killed)
+        _wait_for(lock_path(out), killed)
     finally:
         os.killpg(killed.pid, signal.SIGKILL)
         killed.wait(timeout=30)
-    lock = json.loads((out / ".seagull-build.lock").read_text())
+    lock = json.loads(lock_path(out).read_text())
     assert lock["pid"] == killed.pid and lock["host"] and lock["started"]
     leftover = out / f".seagull100w-000000.tar.{killed.pid}.tmp"  # what a killed writer leaves
     leftover.write_bytes(b"half a shard")
@@ -134,7 +136,7 @@ def test_lock_of_a_killed_build_is_taken_over(env, tools, tmp_path):
     assert resumed.returncode == 0, resumed.stdout[-3000:] + resumed.stderr[-3000:]
     said = resumed.stdout + resumed.stderr  # Prefect logs the flow's prints to stderr
     assert "took over the lock of a build that is gone" in said and f"PID {killed.pid}" in said
-    assert not leftover.exists() and not (out / ".seagull-build.lock").exists()
+    assert not leftover.exists() and not lock_path(out).exists()
     assert _shards(out) == [f"seagull100w-{i:06d}.tar" for i in range(tools.N_REFS)]
 
 
@@ -147,11 +149,11 @@ def test_folder_follows_the_plan_sample_and_chunk_size(env, tmp_path):
     # --sample 2 after --sample 4: two references, one shard; shard 1 of the earlier plan is gone
     second = _build(env, "--sample", "2", "--out", str(out), *TINY, "--chunk-size", "2")
     assert second.returncode == 0, second.stdout[-3000:] + second.stderr[-3000:]
-    report = json.loads((out / "build_report.json").read_text())
+    report = json.loads(report_path(out).read_text())
     assert report["references"]["written"] == 2
     assert _shards(out) == ["seagull100w-000000.tar"]
-    assert sorted(p.name for p in (out / "manifest").glob("*.parquet")) == ["part-000000.parquet"]
-    assert sorted(p.name for p in (out / "_chunks").glob("chunk-*.json")) == ["chunk-000000.json"]
+    assert sorted(p.name for p in parts_dir(out).glob("*.parquet")) == ["part-000000.parquet"]
+    assert sorted(p.name for p in chunks_dir(out).glob("chunk-*.json")) == ["chunk-000000.json"]
 
     # a re-planned build (--chunk-size 4): exactly one shard with four references, no duplicates
     third = _build(env, "--sample", "4", "--out", str(out), *TINY, "--chunk-size", "4")
@@ -210,7 +212,7 @@ def test_colliding_reference_ids_are_refused_listing_the_files(env, tools, tmp_p
     assert "reference id" in message and f"{clash}:" in message
     assert all(str(raw / name) in message for name in names)
     assert _shards(out) == []
-    report = json.loads((out / "build_report.json").read_text())
+    report = json.loads(report_path(out).read_text())
     assert not report["ok"] and "ReferenceIdCollision" in report["error"]
 
 
@@ -225,7 +227,7 @@ def test_odd_entries_with_raw_suffixes_are_reported_as_bad_input(env, tools, tmp
     out = tmp_path / "out"
     result = _build(env, "--raw-dir", str(raw), "--out", str(out), *TINY)
     assert result.returncode == 1, result.stdout[-3000:] + result.stderr[-3000:]
-    report = json.loads((out / "build_report.json").read_text())
+    report = json.loads(report_path(out).read_text())
     failed = {f["ref_id"]: (f["stage"], f["error"]) for f in report["failures"]}
     assert set(failed) == {"dangling", "folder", "pipe"}
     assert "symbolic link" in failed["dangling"][1]

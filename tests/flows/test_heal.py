@@ -3,23 +3,24 @@
 from __future__ import annotations
 
 import json
-import shutil
 from pathlib import Path
 
 import pytest
 
+from pipeline.build_state import chunk_record_path, manifest_part_path, report_path
+
 
 @pytest.fixture()
-def copy(reference_build: Path, tmp_path: Path) -> Path:
-    return shutil.copytree(reference_build, tmp_path / "copy")
+def copy(reference_build: Path, tools, tmp_path: Path) -> Path:
+    return tools.copy_build(reference_build, tmp_path / "copy")
 
 
 @pytest.mark.parametrize(
     "damage",
     [
-        lambda out: _truncate(out / "manifest" / "part-000001.parquet"),
+        lambda out: _truncate(manifest_part_path(out, 1)),
         lambda out: (out / "seagull100w-000001_stats.json").write_text('{"shard": "seagull100w-000001.tar"'),
-        lambda out: (out / "_chunks" / "chunk-000001.json").write_bytes(b"\xff\xfe not json"),
+        lambda out: chunk_record_path(out, 1).write_bytes(b"\xff\xfe not json"),
     ],
     ids=["truncated-manifest-part", "malformed-stats", "unreadable-chunk-record"],
 )
@@ -35,7 +36,7 @@ def test_damaged_metadata_rebuilds_its_chunk(copy: Path, reference_build: Path, 
 def test_failed_finalize_rewrites_the_report(copy: Path, tools, monkeypatch):
     from pipeline import shards
 
-    assert json.loads((copy / "build_report.json").read_text())["ok"]
+    assert json.loads(report_path(copy).read_text())["ok"]
 
     def no_space(*args, **kwargs):
         raise PermissionError(28, "No space left on device (simulated)")

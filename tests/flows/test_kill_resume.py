@@ -13,6 +13,8 @@ from pathlib import Path
 
 import pytest
 
+from pipeline.build_state import chunk_record_path, report_path
+
 
 def _build_command(raw: Path, out: Path, small_cli: list[str]) -> list[str]:
     # --workers 1: chunks run one after another, so the kill lands between (or inside) chunks.
@@ -38,7 +40,7 @@ def test_killed_build_resumes_to_identical_shards(env, reference_build: Path, to
     build = subprocess.Popen(
         command, env=env, start_new_session=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
     )
-    first_record = out / "_chunks" / "chunk-000000.json"
+    first_record = chunk_record_path(out, 0)
     deadline = time.monotonic() + 240
     try:
         while not first_record.exists() and build.poll() is None and time.monotonic() < deadline:
@@ -47,12 +49,12 @@ def test_killed_build_resumes_to_identical_shards(env, reference_build: Path, to
         os.killpg(build.pid, signal.SIGKILL)  # the build and anything it started
         build.wait(timeout=30)
     assert first_record.exists(), "the build never finished its first chunk"
-    assert not (out / "_chunks" / "chunk-000002.json").exists(), "the build ended before the kill"
-    assert not (out / "build_report.json").exists()
+    assert not chunk_record_path(out, 2).exists(), "the build ended before the kill"
+    assert not report_path(out).exists()
 
     finished = subprocess.run(command, env=env, capture_output=True, text=True, timeout=400)
     assert finished.returncode == 0, finished.stdout[-3000:] + finished.stderr[-3000:]
-    report = json.loads((out / "build_report.json").read_text())
+    report = json.loads(report_path(out).read_text())
     assert report["chunks"]["skipped"] >= 1 and report["chunks"]["built"] >= 1
     assert tools.digests(out) == tools.digests(reference_build)
     keys = tools.keys(out)

@@ -49,7 +49,7 @@ def test_size_category(count, category):
 
 def test_load_dataset_yields_the_samples(built, tmp_path):
     datasets = pytest.importorskip("datasets")
-    (built / "build_report.json").write_text("{}")  # a build leaves JSON besides the shards
+    (built / "build_report.json").write_text("{}")  # a build of an earlier version left JSON there
     try:
         loaded = datasets.load_dataset(str(built), split="train", cache_dir=str(tmp_path / "cache"))
     finally:

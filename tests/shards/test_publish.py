@@ -8,6 +8,7 @@ import sys
 
 import pytest
 
+from pipeline.build_state import report_path, work_dir
 from pipeline.shards.publish import publish
 
 CONSUMER_FILES = {
@@ -24,11 +25,14 @@ CONSUMER_FILES = {
 
 @pytest.fixture()
 def build_folder(built, tmp_path):
-    """A copy of the built shards with the build state a real build leaves beside them."""
+    """A copy of the built shards with the build state a real build leaves beside them, and what a
+    build of an earlier version left inside its folder."""
     folder = tmp_path / "build"
     shutil.copytree(built, folder)
-    (folder / "_work").mkdir()
-    (folder / "_work" / "r0.dng").write_bytes(b"raw")
+    work = work_dir(folder) / "sample"
+    work.mkdir(parents=True)
+    (work / "r0.dng").write_bytes(b"raw")
+    report_path(folder).write_text("{}")
     (folder / "_chunks").mkdir()
     (folder / "_chunks" / "chunk-000000.json").write_text("{}")
     (folder / "build_report.json").write_text("{}")

@@ -8,6 +8,7 @@ import shutil
 import pytest
 from click.testing import CliRunner
 
+from pipeline.build_state import manifest_part_path, state_dir
 from pipeline.shards import ShardConfig, chunk_is_done, write_chunk
 from pipeline.shards.verify import failure_message, verify_manifest, verify_shards
 from seagull.commands.verify import command
@@ -15,7 +16,8 @@ from seagull.commands.verify import command
 
 @pytest.fixture()
 def copy(built, tmp_path):
-    """A private copy of the built shards that a test may damage."""
+    """A private copy of the built shards, with their build state (beside them), that a test may damage."""
+    shutil.copytree(state_dir(built), state_dir(tmp_path / "copy"))
     return shutil.copytree(built, tmp_path / "copy")
 
 
@@ -101,9 +103,9 @@ def test_manifest_listing_other_keys_with_the_same_counts_is_stale(copy, chunks,
 
 
 def test_corrupted_manifest_part_and_stats_are_reported(copy):
-    part = copy / "manifest" / "part-000000.parquet"
+    part = manifest_part_path(copy, 0)
     part.write_bytes(part.read_bytes()[:64])
-    assert "manifest/part-000000.parquet is corrupted" in verify_manifest(copy)[0]
+    assert f"{part} is corrupted" in verify_manifest(copy)[0]
     (copy / "seagull100w-000001_stats.json").write_text("{not json")
     assert statuses(copy)["seagull100w-000001.tar"] == "corrupted"
 
@@ -118,3 +120,14 @@ def test_shard_whose_keys_differ_from_its_stats_is_corrupted(copy, tmp_path, gro
     stats_file.write_text(json.dumps(record))
     check = verify_shards(copy)[1]
     assert (check.status, check.detail) == ("corrupted", "its sample keys differ from the recorded key set")
+
+
+def test_published_or_moved_folder_verifies_by_its_manifest_and_an_old_layout_is_named(copy):
+    shutil.rmtree(state_dir(copy))  # a published folder: no build state beside it
+    assert verify_manifest(copy) == []
+    (copy / "_chunks").mkdir()  # what a build of an earlier version left inside its folder
+    (copy / "build_report.json").write_text("{}")
+    result = CliRunner().invoke(command, [str(copy)])
+    assert result.exit_code == 0, result.output
+    assert "layout of an earlier version (_chunks, build_report.json)" in result.stderr
+    assert "the next `seagull build` into it moves it" in result.stderr

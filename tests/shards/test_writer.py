@@ -10,6 +10,7 @@ import pyarrow.parquet as pq
 import pytest
 import webdataset as wds
 
+from pipeline.build_state import lock_path, manifest_part_path
 from pipeline.records import Variant
 from pipeline.shards import ShardConfig, chunk_is_done, finalize, write_chunk
 from pipeline.shards.format import RefGroup, reference_key
@@ -147,14 +148,14 @@ def test_temporaries_are_left_to_their_owner_and_swept_under_the_lock(tmp_path, 
     write_chunk(tmp_path, 0, chunks[0], ShardConfig())
     leftovers = [
         tmp_path / ".seagull100w-000001.tar.999.tmp",
-        tmp_path / "manifest" / ".part-000001.parquet.9.tmp",
+        manifest_part_path(tmp_path, 1).with_name(".part-000001.parquet.9.tmp"),
     ]
     for path in leftovers:
         path.write_bytes(b"partial")
     finalize(tmp_path)  # another build may be writing them: finalize leaves them alone
     assert all(path.exists() for path in leftovers)
     assert (tmp_path / "seagull100w-000000.tar").exists() and (tmp_path / "manifest.parquet").exists()
-    waiting = tmp_path / ".seagull-build.lock.77.abc.tmp"  # a build about to take the lock owns it
+    waiting = lock_path(tmp_path).with_name("build.lock.77.abc.tmp")  # a build about to take the lock
     waiting.write_text("{}")
     assert sweep_temporaries(tmp_path) == sorted(leftovers)  # with the lock held: a dead build's
     assert not any(path.exists() for path in leftovers) and waiting.exists()
