@@ -24,6 +24,10 @@ LEVEL_VALUES = torch.arange(1.0, 6.0)  # Q-Align's weights: level i counts i + 1
 SCORED_TASKS = ("quality", "importance")
 
 
+# (image tokens, global tokens, local tokens) of a batch of items: `Seagull.region_tokens`
+Visual = tuple[torch.Tensor, torch.Tensor, torch.Tensor]
+
+
 def question_and_prefix(task: str, prompts: str = "paper") -> tuple[str, str]:
     """The AIR question of `task` (with the region prefix) and its answer up to the level word, in
     the prompt style `prompts` (model/prompts.py)."""
@@ -48,22 +52,31 @@ def left_pad(rows: list[list[int]], pad_id: int) -> tuple[torch.Tensor, torch.Te
 
 
 @torch.no_grad()
-def level_probabilities(model: Seagull, tokenizer, items: list[dict[str, Any]], task: str) -> torch.Tensor:
+def level_probabilities(
+    model: Seagull, tokenizer, items: list[dict[str, Any]], task: str, visual: Visual | None = None
+) -> torch.Tensor:
     """Closed-set probabilities of the five level words, float (B, 5), rows sum to one.
 
     Args:
         items: dicts with "image" (3, S, S), "mask" (S, S), "crop" (3, L, L) (model/data.sample_items).
         task: "quality" or "importance".
+        visual: the items' visual tokens (`visual_tokens`), when already computed.
     """
     question, prefix = question_and_prefix(task, model.config.prompts)
     return closed_set_probabilities(
-        model, tokenizer, items, question, prefix, level_token_ids(tokenizer, task)
+        model, tokenizer, items, question, prefix, level_token_ids(tokenizer, task), visual
     )
 
 
 @torch.no_grad()
 def closed_set_probabilities(
-    model: Seagull, tokenizer, items: list[dict[str, Any]], question: str, prefix: str, token_ids: list[int]
+    model: Seagull,
+    tokenizer,
+    items: list[dict[str, Any]],
+    question: str,
+    prefix: str,
+    token_ids: list[int],
+    visual: Visual | None = None,
 ) -> torch.Tensor:
     """Probabilities of the next token after `prefix`, restricted to `token_ids`: float (B, K), rows sum to one.
 
@@ -71,13 +84,14 @@ def closed_set_probabilities(
         items: as for `level_probabilities`.
         question: the question about the ROI; prefix: the start of the answer.
         token_ids: the K candidate tokens (e.g. the first token of each word of a closed set).
+        visual: the items' visual tokens (`visual_tokens`), when already computed.
     """
     prompt = encode_prompt(
         tokenizer, question, prefix, model.image_tokens, prompt_style(model.config.prompts).image_prompt
     )
     ids, attention = left_pad([prompt] * len(items), tokenizer.pad_token_id)
     device = next(model.parameters()).device
-    embeds = model.embed(ids.to(device), *_visual(items, device))
+    embeds = model.embed_tokens(ids.to(device), visual or visual_tokens(model, items))
     positions = (attention.cumsum(-1) - 1).clamp_min(0).to(device)
     logits = model.llm(
         inputs_embeds=embeds, attention_mask=attention.to(device), position_ids=positions
@@ -93,15 +107,20 @@ def expected_score(probabilities: torch.Tensor) -> torch.Tensor:
 
 @torch.no_grad()
 def generate_answers(
-    model: Seagull, tokenizer, items: list[dict[str, Any]], question: str, max_new_tokens: int = 16
+    model: Seagull,
+    tokenizer,
+    items: list[dict[str, Any]],
+    question: str,
+    max_new_tokens: int = 16,
+    visual: Visual | None = None,
 ) -> list[str]:
-    """Greedy answers of the LLM to `question` about each item's ROI."""
+    """Greedy answers of the LLM to `question` about each item's ROI (`visual`: as above)."""
     prompt = encode_prompt(
         tokenizer, question, "", model.image_tokens, prompt_style(model.config.prompts).image_prompt
     )
     ids, attention = left_pad([prompt] * len(items), tokenizer.pad_token_id)
     device = next(model.parameters()).device
-    embeds = model.embed(ids.to(device), *_visual(items, device))
+    embeds = model.embed_tokens(ids.to(device), visual or visual_tokens(model, items))
     generated = model.llm.generate(
         inputs_embeds=embeds,
         attention_mask=attention.to(device),
@@ -145,20 +164,27 @@ def assess_items(model: Seagull, tokenizer, items: list[dict[str, Any]]) -> list
     """Quality and importance scores (1..5, with probabilities and the likeliest word) and the
     distortion analysis of each item's ROI."""
     results: list[dict[str, Any]] = [{} for _ in items]
+    visual = visual_tokens(model, items)  # the encoder and MFE once for the three questions
     for task in SCORED_TASKS:
-        probabilities = level_probabilities(model, tokenizer, items, task)
+        probabilities = level_probabilities(model, tokenizer, items, task, visual)
         for result, row, score in zip(results, probabilities, expected_score(probabilities), strict=True):
             result[f"{task}_score"] = float(score)
             result[f"{task}_probabilities"] = dict(zip(LEVEL_WORDS[task], map(float, row), strict=True))
             result[f"{task}_level"] = LEVEL_WORDS[task][int(row.argmax())]
     question = prompt_style(model.config.prompts).questions["distortion"]
-    for result, answer in zip(results, generate_answers(model, tokenizer, items, question), strict=True):
+    for result, answer in zip(
+        results, generate_answers(model, tokenizer, items, question, visual=visual), strict=True
+    ):
         result["distortion_answer"] = answer.strip()
         result.update(parse_distortion(answer))
     return results
 
 
-def _visual(
-    items: list[dict[str, Any]], device: torch.device
-) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-    return tuple(torch.stack([item[name] for item in items]).to(device) for name in ("image", "mask", "crop"))
+@torch.no_grad()
+def visual_tokens(model: Seagull, items: list[dict[str, Any]]) -> Visual:
+    """The items' image, global and local tokens (`Seagull.region_tokens`), one ROI per item."""
+    device = next(model.parameters()).device
+    images, masks, crops = (
+        torch.stack([item[name] for item in items]).to(device) for name in ("image", "mask", "crop")
+    )
+    return model.region_tokens(images, masks, crops)

@@ -106,7 +106,18 @@ class Seagull(nn.Module):
                 (row after row) the index of its ROI among the R; None: each row's pairs all name
                 the row's one ROI.
         """
-        image_tokens, global_tokens, local_tokens = self.region_tokens(images, masks, crops, roi_counts)
+        visual = self.region_tokens(images, masks, crops, roi_counts)
+        return self.embed_tokens(input_ids, visual, region_index)
+
+    def embed_tokens(
+        self,
+        input_ids: torch.Tensor,
+        visual: tuple[torch.Tensor, torch.Tensor, torch.Tensor],
+        region_index: torch.Tensor | None = None,
+    ) -> torch.Tensor:
+        """`embed` with the visual tokens already computed (`region_tokens`): several prompts about
+        the same ROIs (scoring asks three questions) run the encoder and the MFE once."""
+        image_tokens, global_tokens, local_tokens = visual
         is_image = input_ids == self.token_ids[IMAGE_TOKEN]  # (B, T)
         is_global = input_ids == self.token_ids[GLOBAL_TOKEN]
         is_local = input_ids == self.token_ids[LOCAL_TOKEN]

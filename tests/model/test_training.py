@@ -44,6 +44,25 @@ def test_trained_scores_follow_labels(overfit_run, samples):
     assert results[0]["importance_score"] > results[1]["importance_score"]
 
 
+def test_assessing_runs_the_encoder_once_for_its_three_questions(overfit_run, samples):
+    """assess_items asks three questions of the same ROIs: the visual tokens are computed once, and the
+    answers are those of asking each question on its own."""
+    out, _ = overfit_run
+    model, tokenizer = load_trained(out)
+    items = list(sample_items(samples[1], model.config, stage=2, seed=0, epoch=0))
+    calls = []
+    hook = model.encoder.register_forward_hook(lambda *_: calls.append(1))
+    try:
+        results = assess_items(model, tokenizer, items)
+    finally:
+        hook.remove()
+    assert len(calls) == 1
+    for task in ("quality", "importance"):
+        alone = level_probabilities(model, tokenizer, items, task)
+        cached = torch.tensor([list(r[f"{task}_probabilities"].values()) for r in results])
+        assert torch.allclose(cached, alone, atol=1e-6)
+
+
 @pytest.mark.parametrize(
     ("rois_per_conversation", "batch_size", "position"),
     [(1, 4, 4), (2, 2, 2)],  # 4 ROIs a step either way; the position counts conversations
