@@ -29,7 +29,7 @@ REPORT_NAME = "label_report.json"
     "--metric",
     "metric_name",
     default=None,
-    help="Label metric registry name (default: gmsd_rgb, weight-free).",
+    help="Label metric registry name (default: gmsd_rgb_delta_e, weight-free).",
 )
 @click.option(
     "--metric-weights",
@@ -168,14 +168,17 @@ def _calibrate(
 ) -> tuple[list[str], list[dict[str, str]]]:  # noqa: ANN001
     from pipeline.labels.calibrate import distances, halves, report
 
+    def load(ref_id: str):  # noqa: ANN202
+        return _inputs(io, render_dir, masks_dir, ref_id)
+
     samples, failed = {}, []
     for ref_id in ref_ids:
         try:
-            samples[ref_id] = distances(*_inputs(io, render_dir, masks_dir, ref_id), metric)
+            samples[ref_id] = distances(*load(ref_id), metric)
         except Exception as error:  # noqa: BLE001 — one bad reference must not stop the others
             failed.append(_failure(render_dir, masks_dir, ref_id, error))
             continue
-        click.echo(f"{ref_id}: scored ({samples[ref_id].quality.size} ROI crops)")
+        click.echo(f"{ref_id}: scored ({samples[ref_id].size} ROI crops)")
     fit_ids, check_ids = halves(list(samples))
     if not fit_ids or not check_ids:
         # Fitting on half and checking on the other half needs two references; where others failed,
@@ -188,22 +191,23 @@ def _calibrate(
         "metric": metric.name,
         "fit_references": fit_ids,
         "check_references": check_ids,
-        **report([samples[i] for i in fit_ids], [samples[i] for i in check_ids], metric.settings),
+        **report(load, fit_ids, check_ids, metric, measured=samples),
     }
     (out_dir / "calibration.json").write_text(json.dumps(result, indent=2))
-    for half in ("fit", "check"):
-        shares = result["word_shares_pct"][half]
+    for half, shares in result["word_shares_pct"].items():
         click.echo(
-            f"{half} half ({len(result[half + '_references'])} references): "
+            f"{half.replace('_', ' ')}: "
             + "; ".join(
                 f"{task} " + ", ".join(f"{word} {share:.1f} %" for word, share in words.items())
                 for task, words in shares.items()
             )
         )
-    verdict = "transfers" if result["transfers"] else "DOES NOT TRANSFER (more than 5 points apart)"
+    verdict = "transfers" if result["transfers"] else "DOES NOT TRANSFER (more than 5 points)"
     click.echo(
-        f"suggested `worst` for metrics.yaml: {result['worst']}; word shares of the two halves differ by "
-        f"at most {result['max_difference_pp']} points: {verdict}"
+        f"suggested `worst` of {result['fitted_metric']} for metrics.yaml: {result['worst']} (fitted on the "
+        f"check half itself: {result['worst_fitted_on_check_half']}); on the check half the two differ by at "
+        f"most {result['transfer_pp']} points: {verdict}; the two halves' shares differ by at most "
+        f"{result['between_halves_pp']} points (their content differs)"
     )
     return list(samples), failed
 
