@@ -31,9 +31,9 @@ if TYPE_CHECKING:
 # (`seagull build --metric NAME` checks it before anything runs) must not cost their ~10 s import.
 
 SETTINGS_PATH = Path(__file__).parent / "metrics.yaml"
-# The default of `make shards`: weight-free (no download, no weight file) and fast enough for the
-# budget. It does not yet meet issue 13 on every type (colourfulness and blur at level 20, clean ROIs'
-# importance): docs/labels.md has the measured table of candidates and what each costs.
+# The default of `make shards`: weight-free (no download, no weight file); the lower of GMSD on RGB
+# (structure) and a CIELAB ΔE*ab term (colour), chosen by the measured table of docs/labels.md
+# (issue 13: gradients alone left greyscale ROIs "without distortion").
 DEFAULT_METRIC = "gmsd_rgb_delta_e"
 # Modules that register metric builders (beyond "pyiqa", below); imported by `create_metric`.
 BUILDER_MODULES = ("pipeline.labels.topiq", "pipeline.labels.colour")

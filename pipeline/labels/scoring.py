@@ -6,7 +6,9 @@ Work is arranged so that reference-side work happens once and every metric call 
 - importance: the reference is block-averaged once to the metric's working size
   (`whole_max_side`) and prepared once, as is every variant; the pasted images are built at that
   size directly from the two (`crops.paste_small`, exact: block means are local, so only blocks
-  the mask boundary crosses need full-size pixels), and scored per ROI in batches of variants.
+  the mask boundary crosses need full-size pixels), and scored per ROI in batches of variants;
+  with `importance_tile` set (the weight-free metrics) the whole-image score is the mean of the
+  tile scores and only the tiles the ROI touches are scored (the others are identical).
 """
 
 from __future__ import annotations
