@@ -76,7 +76,7 @@ class LabelMetric:
         self.model = model  # a pyiqa InferenceModel
         self.weights = weights
         self.label_source = label_source
-        self.device = model.device
+        self.device = model.device if model is not None else None
 
     @property
     def name(self) -> str:
@@ -139,12 +139,21 @@ class NaiveMetric(LabelMetric):
 
     def __init__(self, metric: LabelMetric):
         super().__init__(metric.settings, metric.model, metric.weights, metric.label_source)
+        self.device = metric.device
+        self.wrapped = metric
 
     def prepare(self, ref: torch.Tensor) -> torch.Tensor:
         return ref
 
     def raw(self, dist: torch.Tensor, prepared: torch.Tensor) -> torch.Tensor:
-        return self.raw_naive(dist, prepared)
+        return self.wrapped.raw_naive(dist, prepared)
+
+    def raw_pairs(self, dist: torch.Tensor, ref: torch.Tensor) -> torch.Tensor:
+        import torch
+
+        return torch.cat(
+            [self.wrapped.raw_naive(d[None], ref[i % len(ref)][None]) for i, d in enumerate(dist)]
+        )
 
 
 _BUILDERS: dict[str, Callable[[MetricSettings, str | None, str], LabelMetric]] = {}
