@@ -7,7 +7,8 @@ the build's masks), per distortion type:
 - share of level-1 labels judged clean (quality > 0.92),
 and the cost per reference (seconds for 120 variants x its ROIs, quality crops + importance pastes,
 extrapolated from the variants measured). Each metric's `worst` is fitted by pipeline.labels.calibrate's
-rule on the measured labels (so every metric is judged with its own best normalisation).
+rule on the measured labels (so every metric is judged with its own best normalisation), except where
+metrics.yaml says it is not fitted (`fitted: false`, delta_e: one JND), which keeps its own.
 `min(a, b)` rows combine two metrics: the lower of their normalised qualities.
 
     python bench/bench_label_metrics.py --out bench/results               # ~15 min on 2 shared cores
@@ -33,14 +34,16 @@ from scipy.stats import spearmanr
 
 from pipeline.labels import create_metric
 from pipeline.labels.calibrate import QUANTILE
-from pipeline.labels.crops import block_factor, block_mean, mask_box, to_tensor
+from pipeline.labels.crops import mask_box
+from pipeline.labels.metrics import load_settings
 from pipeline.labels.scoring import ScoreConfig, pasted_quality, roi_quality
 from pipeline.taxonomy import DISTORTION_TYPES
 
-CANDIDATES = ("gmsd_rgb", "vsi", "fsim_c", "ms_ssim_rgb")
+CANDIDATES = ("gmsd_rgb", "delta_e", "vsi", "fsim_c", "ms_ssim_rgb")
 ALL_ROIS: dict[str, int] = {}
 SLOW = ("ms_ssim_rgb",)  # ~15x the cost of vsi: measured on fewer ROIs
-COMBINATIONS = (("gmsd_rgb", "vsi"),)
+# min(gmsd_rgb, delta_e) is the registered default `gmsd_rgb_delta_e` (its cost: both parts').
+COMBINATIONS = (("gmsd_rgb", "vsi"), ("gmsd_rgb", "delta_e"))
 THRESHOLD = 0.92
 
 
@@ -69,14 +72,6 @@ def sample_inputs(n_refs: int, levels: list[int], size: int, max_rois: int):
             yield path.stem, reference, rois, variants
 
 
-def identity_metric(name: str):
-    """The metric with normalisation q = 1 - |raw - best| (distance from identical), for fitting."""
-    metric = create_metric(name)
-    s = metric.settings
-    metric.settings = dataclasses.replace(s, worst=s.best + (1.0 if s.lower_better else -1.0))
-    return metric
-
-
 def measure(metric_names, inputs, n_variants_full: int = 120, timed_rois: int = 2):
     """{metric: {"distance": (N,), "type": (N,), "level": (N,), "seconds_per_reference": float}}.
 
@@ -90,7 +85,7 @@ def measure(metric_names, inputs, n_variants_full: int = 120, timed_rois: int = 
         types = np.repeat([v.dist_type for v in variants], len(rois))
         levels = np.repeat([v.level for v in variants], len(rois))
         for name in metric_names:
-            metric, config = identity_metric(name), ScoreConfig()
+            metric, config = create_metric(name), ScoreConfig()
             start = time.perf_counter()
             raw = np.stack(
                 [roi_quality(reference, images, m, mask_box(m), metric, config) for m in masks], axis=1
@@ -99,7 +94,7 @@ def measure(metric_names, inputs, n_variants_full: int = 120, timed_rois: int = 
             start = time.perf_counter()
             pasted_quality(reference, images, masks[:timed_rois], metric, config)
             paste_seconds = (time.perf_counter() - start) * len(rois) / min(timed_rois, len(rois))
-            out[name]["distance"].append(1.0 - metric.normalise(raw).ravel())
+            out[name]["distance"].append(np.abs(raw - metric.settings.best).ravel())  # 0 = identical
             out[name]["type"].append(types)
             out[name]["level"].append(levels)
             per_roi = (quality_seconds + paste_seconds) / len(rois)
@@ -136,27 +131,29 @@ def table_row(quality: np.ndarray, types: np.ndarray, levels: np.ndarray) -> dic
     return row
 
 
-def normalised(distance: np.ndarray) -> tuple[np.ndarray, float]:
-    span = float(np.quantile(distance, QUANTILE))
+def normalised(distance: np.ndarray, name: str) -> tuple[np.ndarray, float]:
+    settings = load_settings()[name]
+    span = float(np.quantile(distance, QUANTILE)) if settings.fitted else abs(settings.worst - settings.best)
     return np.clip(1.0 - distance / span, 0.0, 1.0), span
 
 
 def working_size_evidence(name: str, inputs, span: float, sizes=(128, 256, 384, 512, 1024)):
-    """Whole-image quality (normalised with the fitted span) of level-10 noise and blur at each working
-    size of the importance score: where it is near 1, the paste of a noisy/blurred ROI is not measured."""
-    metric = identity_metric(name)
+    """Whole-image quality of level-10 noise and blur at each working size of the importance score,
+    pooled as the importance score pools it (tile mean, or the whole image), with the fitted span:
+    where it is near 1, the paste of a noisy/blurred ROI is not measured."""
+    base = create_metric(name)
+    s = base.settings
+    worst = s.best + span if s.lower_better else s.best - span
     result = {}
     for _ref_id, reference, _rois, variants in inputs:
+        everywhere = np.ones(reference.shape[:2], bool)
         for variant in variants:
             if variant.level != 10 or variant.dist_type not in ("noise", "blur"):
                 continue
             for size in sizes:
-                factor = block_factor(reference.shape, size)
-                ref = to_tensor(block_mean(reference, factor))
-                dist = to_tensor(block_mean(variant.image, factor))
-                distance = 1.0 - float(metric.normalise(metric.raw(dist, metric.prepare(ref)))[0])
-                q = max(0.0, 1.0 - distance / span)
-                result.setdefault(f"{variant.dist_type}@{size}", []).append(q)
+                base.settings = dataclasses.replace(s, worst=worst, whole_max_side=size)
+                pasted, _ = pasted_quality(reference, variant.image[None], [everywhere], base, ScoreConfig())
+                result.setdefault(f"{variant.dist_type}@{size}", []).append(float(pasted[0, 0]))
     return {key: round(float(np.mean(values)), 4) for key, values in result.items()}
 
 
@@ -205,7 +202,7 @@ def main() -> None:
     rows, costs, spans = {}, {}, {}
     qualities = {}
     for name, m in measured.items():
-        qualities[name], spans[name] = normalised(m["distance"])
+        qualities[name], spans[name] = normalised(m["distance"], name)
         rows[name] = table_row(qualities[name], m["type"], m["level"])
         costs[name] = m["seconds_per_reference"]
     for a, b in COMBINATIONS:

@@ -5,6 +5,6 @@ importing the registries (numpy, jsonschema, …); tests/core/test_registry.py c
 
 SEGMENTER = "felzenszwalb_rag"  # pipeline/masks/felzenszwalb_rag.py
 DETECTOR = "region_proposals"  # pipeline/masks/region_proposals.py
-# Fast enough for the budget. It does not yet meet issue 13 on every type (colourfulness and blur at
-# level 20, clean ROIs' importance): docs/labels.md has the measured table of candidates and their cost.
-METRIC = "gmsd_rgb"  # pipeline/labels/metrics.yaml
+# The lower of GMSD on RGB (structure) and a CIELAB ΔE*ab term (colour), chosen by the measured table
+# of docs/labels.md (issue 13: gradients alone left greyscale ROIs "without distortion").
+METRIC = "gmsd_rgb_delta_e"  # pipeline/labels/metrics.yaml

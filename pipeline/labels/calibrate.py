@@ -4,44 +4,56 @@ A weight-free metric's raw score has no natural 0..1 range, so one constant is f
 (docs/labels.md): `worst` = best -/+ the 95th percentile of the ROI crop distances d = |raw - best|
 over every (variant, ROI) of the sample references: 5 % of ROI crops map to quality 0, the rest
 spread linearly over 0..1. Nothing else is fitted: the "without distortion" threshold is the
-paper's 0.92 and the importance and severity rules follow from it (pipeline.labels.labelling).
+paper's 0.92, the importance and severity rules follow from it (pipeline.labels.labelling), and a
+part whose constant comes from a rule (`delta_e`: one JND) is left as it is. For a `min_of` metric
+the fitted constant is that of its part `fitted_part` names (gmsd_rgb in the default).
 
 So that the constant transfers to images it never saw, it is fitted on one half of the references
-(`halves`: alternate references in id order) and the label word shares it gives are compared on the
-other half: `report` holds both halves' shares of every quality, importance and severity word and
-the largest difference in percentage points.
+(`halves`: alternate references in id order) and checked on the other: both halves are labelled in
+full with the fitted constant (exact, whatever the pooling), and the check half also with the
+constant fitted on itself. `report` gives
+- `transfer_pp`: the largest difference of a quality, importance or severity word share on the check
+  half between the two constants — what fitting on other images costs the unseen ones ("transfers"
+  when <= 5 points);
+- `between_halves_pp`: the largest difference between the two halves' shares under the one constant —
+  mostly a difference of content (ROI sizes, colours), which no constant removes.
 """
 
 from __future__ import annotations
 
 import copy
 import dataclasses
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Sequence
 
 import numpy as np
+import pandas as pd
 
-from pipeline.labels.labelling import importance_from_drop, severity_of
-from pipeline.labels.metrics import LabelMetric, MetricSettings
-from pipeline.labels.scoring import ScoreConfig, score_reference
-from pipeline.levels import LEVEL_WORDS, level_index
+from pipeline.labels.crops import mask_box
+from pipeline.labels.fidelity import word_shares
+from pipeline.labels.labelling import label_reference
+from pipeline.labels.metrics import LabelMetric
+from pipeline.labels.scoring import ScoreConfig, roi_quality
 from pipeline.records import ROI, Variant
 
 QUANTILE = 0.95  # the share of ROI crops below the saturation point (quality 0)
-TRANSFER_TOLERANCE_PP = 5.0  # the largest word-share difference between the halves we accept
+TRANSFER_TOLERANCE_PP = 5.0  # the largest word-share difference we accept
+TASKS = ("quality", "importance", "severity")
+
+Inputs = tuple[np.ndarray, Sequence[ROI], Sequence[Variant]]  # reference, its ROIs, its variants
 
 
-@dataclass(frozen=True)
-class Distances:
-    """Distances from identical, d = |raw - best| (0 = identical), of one or more references.
-
-    Attributes:
-        quality: ROI crop distances, float32 (N,).
-        drops: whole-image distance of the pasted image minus that of the reference itself, (N,).
-    """
-
-    quality: np.ndarray
-    drops: np.ndarray
+def fitted_part(metric: LabelMetric) -> LabelMetric:
+    """The metric whose `worst` is fitted: the metric itself, or the one part of a `min_of` metric
+    whose settings say `fitted` (the others' constants come from rules)."""
+    parts = getattr(metric, "parts", None)
+    if not parts:
+        return metric
+    fitted = [part for part in parts if part.settings.fitted]
+    if len(fitted) != 1:
+        raise ValueError(
+            f"metric {metric.name!r}: exactly one part may have a fitted `worst`, found {fitted}"
+        )
+    return fitted[0]
 
 
 def distances(
@@ -50,18 +62,15 @@ def distances(
     variants: Sequence[Variant],
     metric: LabelMetric,
     config: ScoreConfig | None = None,
-) -> Distances:
-    """Score one reference with the identity distance as normalisation (see the module docstring)."""
+) -> np.ndarray:
+    """ROI crop distances |raw - best| (N,) of the fitted part (0 = identical), every (variant, ROI)."""
     config = config or ScoreConfig()
-    settings = metric.settings
-    identity = copy.copy(metric)
-    identity.settings = dataclasses.replace(
-        settings, worst=settings.best + (1.0 if settings.lower_better else -1.0)
-    )
-    scores = score_reference(reference, rois, variants, identity, config)
-    quality = 1.0 - scores.quality
-    drops = (1.0 - scores.pasted) - (1.0 - scores.identical)
-    return Distances(quality.ravel(), drops.ravel())
+    part = fitted_part(metric)
+    images = np.stack([variant.image for variant in variants])
+    raws = [
+        roi_quality(reference, images, m, mask_box(m), part, config) for m in (roi.mask() for roi in rois)
+    ]
+    return np.abs(np.concatenate(raws) - part.settings.best) if raws else np.zeros(0)
 
 
 def halves(ref_ids: Sequence[str]) -> tuple[list[str], list[str]]:
@@ -70,58 +79,74 @@ def halves(ref_ids: Sequence[str]) -> tuple[list[str], list[str]]:
     return ordered[0::2], ordered[1::2]
 
 
-def fit_span(samples: Sequence[Distances]) -> float:
-    """The 95th percentile of the ROI crop distances: |best - worst|."""
-    span = float(np.quantile(np.concatenate([sample.quality for sample in samples]), QUANTILE))
+def fit_worst(samples: Sequence[np.ndarray], metric: LabelMetric) -> float:
+    """`worst` of the fitted part: best -/+ the 95th percentile of the ROI crop distances."""
+    span = float(np.quantile(np.concatenate(list(samples)), QUANTILE))
     if span <= 0:
         raise ValueError("every sample ROI scored as identical; calibrate on distorted variants")
-    return span
+    settings = fitted_part(metric).settings
+    return settings.best + span if settings.lower_better else settings.best - span
 
 
-def word_shares(
-    samples: Sequence[Distances], span: float, clean_threshold: float
-) -> dict[str, dict[str, float]]:
-    """Percent of labels per level word of quality, importance and severity (of distorted ROIs),
-    given |best - worst| = span, by the rules of pipeline.labels.labelling."""
-    distance = np.concatenate([sample.quality for sample in samples])
-    drops = np.concatenate([sample.drops for sample in samples]) / span
-    quality = np.clip(1.0 - distance / span, 0.0, 1.0)
-    importance = np.array([importance_from_drop(float(d), clean_threshold) for d in drops])
-    present = quality <= clean_threshold
-    severity = np.array([severity_of(float(q), clean_threshold) for q in quality[present]])
-    return {
-        "quality": _shares("quality", quality),
-        "importance": _shares("importance", importance),
-        "severity": _shares("severity", severity),
-    }
+def with_worst(metric: LabelMetric, worst: float) -> LabelMetric:
+    """A copy of the metric whose fitted part has this `worst` (the models are shared, not copied)."""
+    part = fitted_part(metric)
+    new_part = copy.copy(part)
+    new_part.settings = dataclasses.replace(part.settings, worst=worst)
+    if part is metric:
+        return new_part
+    new = copy.copy(metric)
+    new.parts = [new_part if p is part else p for p in metric.parts]
+    return new
 
 
-def _shares(task: str, scores: np.ndarray) -> dict[str, float]:
-    counts = np.bincount([level_index(float(s)) for s in scores], minlength=5)
-    total = max(1, int(counts.sum()))
-    return {word: round(100.0 * int(c) / total, 2) for word, c in zip(LEVEL_WORDS[task], counts, strict=True)}
+def shares_of(load: Callable[[str], Inputs], ref_ids: Sequence[str], metric: LabelMetric) -> dict:
+    """Word shares (percent) of quality, importance and severity over the labels of these references."""
+    records = [label.to_json() for ref_id in ref_ids for label in label_reference(*load(ref_id), metric)]
+    shares = word_shares(pd.DataFrame(records))
+    return {task: shares[task] for task in TASKS}
+
+
+def _largest_difference(a: dict, b: dict) -> float:
+    return round(max(abs(a[task][word] - b[task][word]) for task in TASKS for word in a[task]), 2)
 
 
 def report(
-    fit: Sequence[Distances], check: Sequence[Distances], settings: MetricSettings
+    load: Callable[[str], Inputs],
+    fit_ids: Sequence[str],
+    check_ids: Sequence[str],
+    metric: LabelMetric,
+    measured: dict[str, np.ndarray] | None = None,
 ) -> dict[str, object]:
-    """The fitted `worst`, the word shares on both halves, and whether they agree within 5 pp."""
-    span = fit_span(fit)
+    """Fit `worst` on `fit_ids`, check it on `check_ids` (see the module docstring).
+
+    Args:
+        load: ref_id -> (reference, rois, variants); called up to three times per reference.
+        measured: crop distances already computed per ref_id (from `distances`), if any.
+    """
+    measured = dict(measured or {})
+    for ref_id in [*fit_ids, *check_ids]:
+        if ref_id not in measured:
+            measured[ref_id] = distances(*load(ref_id), metric)
+    worst = fit_worst([measured[i] for i in fit_ids], metric)
+    worst_check = fit_worst([measured[i] for i in check_ids], metric)
+    fitted = with_worst(metric, worst)
     shares = {
-        "fit": word_shares(fit, span, settings.clean_threshold),
-        "check": word_shares(check, span, settings.clean_threshold),
+        "fit": shares_of(load, fit_ids, fitted),
+        "check": shares_of(load, check_ids, fitted),
+        "check_own_fit": shares_of(load, check_ids, with_worst(metric, worst_check)),
     }
-    difference = max(
-        abs(shares["fit"][task][word] - shares["check"][task][word])
-        for task in shares["fit"]
-        for word in shares["fit"][task]
-    )
+    transfer = _largest_difference(shares["check"], shares["check_own_fit"])
     return {
-        "worst": round(settings.best + span if settings.lower_better else settings.best - span, 4),
+        "fitted_metric": fitted_part(metric).name,
+        "worst": round(worst, 4),
+        "worst_fitted_on_check_half": round(worst_check, 4),
         "n_labels": {
-            half: int(sum(s.quality.size for s in part)) for half, part in (("fit", fit), ("check", check))
+            half: int(sum(measured[i].size for i in ids))
+            for half, ids in (("fit", fit_ids), ("check", check_ids))
         },
         "word_shares_pct": shares,
-        "max_difference_pp": round(difference, 2),
-        "transfers": difference <= TRANSFER_TOLERANCE_PP,
+        "transfer_pp": transfer,
+        "between_halves_pp": _largest_difference(shares["fit"], shares["check"]),
+        "transfers": transfer <= TRANSFER_TOLERANCE_PP,
     }

@@ -156,6 +156,16 @@ def _blocks(array: np.ndarray, height: int, width: int, factor: int) -> np.ndarr
     return split.transpose(*range(n), n, n + 2, n + 1, n + 3, n + 4)
 
 
+def tile_starts(length: int, tile: int) -> tuple[int, list[int]]:
+    """Tiles of side min(tile, length) covering 0..length: (side, starts); the last tile ends at the
+    border (overlapping its neighbour) so that every pixel is in a tile and every tile is real pixels."""
+    side = min(tile, length)
+    starts = list(range(0, length - side + 1, side))
+    if starts[-1] + side < length:
+        starts.append(length - side)
+    return side, starts
+
+
 def batches(count: int, pixels_per_item: int, max_batch_pixels: int) -> Iterator[slice]:
     """Slices of range(count) whose items hold at most `max_batch_pixels` pixels together (at least 1)."""
     step = max(1, max_batch_pixels // max(1, pixels_per_item))

@@ -34,12 +34,19 @@ def label_fidelity(frame: pd.DataFrame) -> dict[str, Any]:
         "clean_labels": int(clean.sum()),
         "clean_unimportant_or_minor_pct": _pct(clean_importance.isin(["unimportant", "minor"])),
         "clean_mean_importance": _mean(frame.loc[clean, "importance"]),
-        "word_shares_pct": {
-            "quality": _shares(frame["quality_level"], "quality"),
-            "importance": _shares(frame["importance_level"], "importance"),
-            "severity": _shares(frame.loc[~clean, "severity_level"], "severity"),
-            "distortion": {"with": _pct(~clean), "without": _pct(clean)},
-        },
+        "word_shares_pct": word_shares(frame),
+    }
+
+
+def word_shares(frame: pd.DataFrame) -> dict[str, dict[str, float]]:
+    """Percent of labels per level word of quality, importance, severity (over the labels with a
+    distortion) and distortion (with / without)."""
+    clean = frame["distortion"] == CLEAN
+    return {
+        "quality": _shares(frame["quality_level"], "quality"),
+        "importance": _shares(frame["importance_level"], "importance"),
+        "severity": _shares(frame.loc[~clean, "severity_level"], "severity"),
+        "distortion": {"with": _pct(~clean), "without": _pct(clean)},
     }
 
 

@@ -3,7 +3,8 @@
 Rules (their constants live per metric in metrics.yaml; none is fitted to fill a histogram):
 - quality q: the normalised metric score of the ROI crop pair, 0..1;
 - importance (paper §3.1.3 B): drop d = q(ref, ref) - q(ref with the ROI pasted, ref) over the whole
-  image, in the same normalised unit; importance = min(max(d, 0) / (1 - clean_threshold), 1): linear,
+  image (the mean of the metric's quality over tiles, for the weight-free metrics: pipeline.labels.scoring),
+  in the same normalised unit; importance = min(max(d, 0) / (1 - clean_threshold), 1): linear,
   and 1 when pasting this ROI alone takes the whole image to the edge of "without distortion"
   (q = 0.92), i.e. the ROI on its own makes the whole image visibly distorted. A clean ROI (q above
   the threshold) can only move the whole image by its area share of a sub-threshold drop, so it

@@ -37,7 +37,7 @@ if TYPE_CHECKING:
 SETTINGS_PATH = Path(__file__).parent / "metrics.yaml"
 DEFAULT_METRIC = defaults.METRIC  # the default of `make shards` (see pipeline/defaults.py)
 # Modules that register metric builders (beyond "pyiqa", below); imported by `create_metric`.
-BUILDER_MODULES = ("pipeline.labels.topiq",)
+BUILDER_MODULES = ("pipeline.labels.topiq", "pipeline.labels.colour")
 # Pass as `weights=` to build TOPIQ-FR with random weights: code paths and tests only, never labels.
 RANDOM_WEIGHTS = "random-init"
 
@@ -57,6 +57,9 @@ class MetricSettings:
     crop_max_side: int | None
     whole_max_side: int
     pyiqa_options: dict[str, Any] = field(default_factory=dict)
+    importance_tile: int | None = None
+    parts: list[str] | None = None
+    fitted: bool = True
     weights_file: str | None = None
     weights_url: str | None = None
 
@@ -74,7 +77,7 @@ class LabelMetric:
         self.model = model  # a pyiqa InferenceModel
         self.weights = weights
         self.label_source = label_source
-        self.device = model.device
+        self.device = model.device if model is not None else None
 
     @property
     def name(self) -> str:
@@ -91,6 +94,15 @@ class LabelMetric:
         with torch.inference_mode():
             ref = prepared.expand(dist.shape[0], -1, -1, -1).contiguous()  # pyiqa metrics may `.view` it
             return self.model(dist, ref).reshape(-1).float()
+
+    def raw_pairs(self, dist: torch.Tensor, ref: torch.Tensor) -> torch.Tensor:
+        """Raw scores (B,) of dist (B, 3, H, W) against references ref (K, 3, H, W), B a multiple of K:
+        dist[i] against ref[i % K] (tiles of V images against the reference's K tiles)."""
+        import torch
+
+        with torch.inference_mode():
+            ref = ref.repeat(dist.shape[0] // ref.shape[0], 1, 1, 1)
+            return self.model(dist.contiguous(), ref.contiguous()).reshape(-1).float()
 
     def raw_naive(self, dist: torch.Tensor, ref: torch.Tensor) -> torch.Tensor:
         """The plain pyiqa call, one pair at a time (reference recomputed every time)."""

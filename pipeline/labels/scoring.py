@@ -6,7 +6,9 @@ Work is arranged so that reference-side work happens once and every metric call 
 - importance: the reference is block-averaged once to the metric's working size
   (`whole_max_side`) and prepared once, as is every variant; the pasted images are built at that
   size directly from the two (`crops.paste_small`, exact: block means are local, so only blocks
-  the mask boundary crosses need full-size pixels), and scored per ROI in batches of variants.
+  the mask boundary crosses need full-size pixels), and scored per ROI in batches of variants;
+  with `importance_tile` set (the weight-free metrics) the whole-image score is the mean of the
+  tile scores and only the tiles the ROI touches are scored (the others are identical).
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ from pipeline.labels.crops import (
     mask_box,
     paste_small,
     quality_crops,
+    tile_starts,
     to_tensor,
 )
 from pipeline.labels.metrics import LabelMetric
@@ -120,10 +123,20 @@ def pasted_quality(
     config: ScoreConfig,
 ) -> tuple[np.ndarray, float]:
     """Whole-image quality (V, R) of the reference with each ROI pasted from each image, and the
-    quality of the reference against itself, both at the metric's working size."""
+    quality of the reference against itself, both at the metric's working size.
+
+    With `importance_tile` set, the whole-image quality is the mean of the metric's quality over
+    tiles of that side (docs/labels.md: pasting an unchanged ROI then moves it by ~0, and a tile the
+    ROI does not touch is identical in both images, so only touched tiles are scored); without it the
+    metric scores the whole image (TOPIQ-FR, as the paper does).
+    """
     factor = block_factor(reference.shape, metric.settings.whole_max_side)
     small_reference = block_mean(reference, factor)
     small_images = np.stack([block_mean(image, factor) for image in images])
+    if metric.settings.importance_tile is not None:
+        return _tiled_pasted_quality(
+            small_reference, small_images, reference, images, masks, factor, metric, config
+        )
     ref_tensor = to_tensor(small_reference, metric.device)
     prepared = metric.prepare(ref_tensor)
     identical = float(metric.normalise(metric.raw(ref_tensor, prepared))[0])
@@ -137,6 +150,57 @@ def pasted_quality(
         for mask in masks
     ]
     return metric.normalise(np.stack(columns, axis=1)), identical
+
+
+def _tiled_pasted_quality(
+    small_reference: np.ndarray,
+    small_images: np.ndarray,
+    reference: np.ndarray,
+    images: np.ndarray,
+    masks: list[np.ndarray],
+    factor: int,
+    metric: LabelMetric,
+    config: ScoreConfig,
+) -> tuple[np.ndarray, float]:
+    """`pasted_quality` as the mean of tile qualities; only the tiles an ROI touches are scored."""
+    height, width = small_reference.shape[:2]
+    tile_h, rows = tile_starts(height, metric.settings.importance_tile)
+    tile_w, cols = tile_starts(width, metric.settings.importance_tile)
+    origins = [(y, x) for y in rows for x in cols]
+    ref_tiles = np.stack([small_reference[y : y + tile_h, x : x + tile_w] for y, x in origins])
+    own = metric.normalise(_pair_batches(metric, ref_tiles, ref_tiles, config))  # (T,) ref vs itself
+    identical = float(own.mean())
+    columns = []
+    for mask in masks:
+        small_mask = block_mean(mask[..., None].astype(np.uint8), factor)[..., 0] > 0
+        touched = [i for i, (y, x) in enumerate(origins) if small_mask[y : y + tile_h, x : x + tile_w].any()]
+        pasted = paste_small(small_reference, small_images, reference, images, mask, factor)
+        dist = np.stack(
+            [pasted[:, y : y + tile_h, x : x + tile_w] for y, x in (origins[i] for i in touched)], 1
+        )
+        count = len(images) * len(touched)
+        quality = metric.normalise(
+            _pair_batches(metric, dist.reshape(count, tile_h, tile_w, 3), ref_tiles[touched], config)
+        )
+        loss = (own[touched][None] - quality.reshape(len(images), len(touched))).sum(axis=1)
+        columns.append(identical - loss / len(origins))
+    return np.stack(columns, axis=1).astype(np.float32), identical
+
+
+def _pair_batches(metric: LabelMetric, dist: np.ndarray, ref: np.ndarray, config: ScoreConfig) -> np.ndarray:
+    """Raw scores (B,) of images (B, h, w, 3) against references (K, h, w, 3), dist[i] against
+    ref[i % K], in batches of whole multiples of K."""
+    pixels = ref.shape[0] * ref.shape[1] * ref.shape[2]
+    ref_tensor = to_tensor(ref, metric.device)
+    raw = [
+        metric.raw_pairs(
+            to_tensor(dist[part.start * len(ref) : part.stop * len(ref)], metric.device), ref_tensor
+        )
+        .cpu()
+        .numpy()
+        for part in batches(len(dist) // len(ref), pixels, config.max_batch_pixels)
+    ]
+    return np.concatenate(raw)
 
 
 def _raw_batches(

@@ -140,7 +140,10 @@ def _calibrate(job: _Job) -> None:
 
     def work(reference, rois, variants):
         scored = distances(reference, rois, variants, job.metric)
-        return scored, f"scored ({scored.quality.size} ROI crops)"
+        return scored, f"scored ({scored.size} ROI crops)"
+
+    def load(ref_id: str):
+        return read_inputs(job.render_dir, job.masks_dir, ref_id)
 
     samples = {ref_id: scored for ref_id, (scored, _) in _per_reference(job, work).items()}
     fit_ids, check_ids = halves(list(samples))
@@ -156,22 +159,23 @@ def _calibrate(job: _Job) -> None:
         "metric": job.metric.name,
         "fit_references": fit_ids,
         "check_references": check_ids,
-        **report([samples[i] for i in fit_ids], [samples[i] for i in check_ids], job.metric.settings),
+        **report(load, fit_ids, check_ids, job.metric, measured=samples),
     }
     (job.out_dir / "calibration.json").write_text(json.dumps(result, indent=2))
-    for half in ("fit", "check"):
-        shares = result["word_shares_pct"][half]
+    for half, shares in result["word_shares_pct"].items():
         job.say(
-            f"{half} half ({len(result[half + '_references'])} references): "
+            f"{half.replace('_', ' ')}: "
             + "; ".join(
                 f"{task} " + ", ".join(f"{word} {share:.1f} %" for word, share in words.items())
                 for task, words in shares.items()
             )
         )
-    verdict = "transfers" if result["transfers"] else "DOES NOT TRANSFER (more than 5 points apart)"
+    verdict = "transfers" if result["transfers"] else "DOES NOT TRANSFER (more than 5 points)"
     job.say(
-        f"suggested `worst` for metrics.yaml: {result['worst']}; word shares of the two halves differ by "
-        f"at most {result['max_difference_pp']} points: {verdict}"
+        f"suggested `worst` of {result['fitted_metric']} for metrics.yaml: {result['worst']} (fitted on the "
+        f"check half itself: {result['worst_fitted_on_check_half']}); on the check half the two differ by at "
+        f"most {result['transfer_pp']} points: {verdict}; the two halves' shares differ by at most "
+        f"{result['between_halves_pp']} points (their content differs)"
     )
 
 

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING
 
 import click
 
+from pipeline import defaults
 from seagull.commands._folders import folder_option, pick_folder
 from seagull.commands._report import finish
 
@@ -33,7 +34,7 @@ if TYPE_CHECKING:
     "--metric",
     "metric_name",
     default=None,
-    help="Label metric registry name (default: gmsd_rgb, weight-free).",
+    help=f"Label metric registry name (default: {defaults.METRIC}, weight-free).",
 )
 @click.option(
     "--metric-weights",

@@ -31,7 +31,7 @@ def no_prefect(monkeypatch):
         (["--levels", "x"], "not a comma-separated list of int"),
         (["--types", "fog"], "choose from ['exposure'"),
         (["--device", "gpu9"], "use cpu, cuda, cuda:N or mps"),
-        (["--metric", "nosuch"], "choose one of: fsim, fsim_c, gmsd, gmsd_rgb"),
+        (["--metric", "nosuch"], "choose one of: delta_e, fsim, fsim_c, gmsd, gmsd_rgb"),
         (["--segmenter", "nosuch"], "choose one of: felzenszwalb_rag"),
         (["--detector", "nosuch"], "region_proposals"),
         (["--workers", "0"], "0 is not in the range x>=1"),

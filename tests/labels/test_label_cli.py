@@ -8,6 +8,7 @@ import pandas as pd
 import pytest
 from click.testing import CliRunner
 
+from pipeline.labels import DEFAULT_METRIC
 from pipeline.masks import write_rois_json
 from pipeline.masks.base import Provenance
 from pipeline.release import release_path
@@ -41,7 +42,7 @@ def test_label_cli_writes_records_plot_and_reports_missing_masks(tmp_path, photo
     assert max(by_level[20]) < min(by_level[1])
     assert len(pd.read_parquet(out / "labels.parquet")) == len(records)
     provenance = json.loads((out / "provenance.json").read_text())
-    assert provenance["metric"] == "gmsd_rgb" and provenance["labels"] == len(records)
+    assert provenance["metric"] == DEFAULT_METRIC and provenance["labels"] == len(records)
     assert (out / "quality_by_level.png").read_bytes()[:4] == b"\x89PNG"
 
 
@@ -63,9 +64,11 @@ def test_label_cli_calibrate_fits_on_half_and_reports_both(tmp_path, photo, phot
     report = json.loads((out / "calibration.json").read_text())
     assert (report["fit_references"], report["check_references"]) == (["cat-1"], ["cat-2"])
     shares = report["word_shares_pct"]
-    for half in ("fit", "check"):
+    assert set(shares) == {"fit", "check", "check_own_fit"}
+    for half in shares:
         for task in ("quality", "importance"):
             assert sum(shares[half][task].values()) == pytest.approx(100.0, abs=0.1)
-    # The same photo in both halves: the fitted constant transfers exactly.
-    assert report["max_difference_pp"] == 0.0 and report["transfers"]
-    assert "fit half" in result.output and "check half" in result.output
+    # The same photo in both halves: the same constant either way, and the same shares.
+    assert report["fitted_metric"] == "gmsd_rgb" and report["worst"] == report["worst_fitted_on_check_half"]
+    assert report["transfer_pp"] == 0.0 and report["between_halves_pp"] == 0.0 and report["transfers"]
+    assert "fit:" in result.output and "check:" in result.output and "check own fit:" in result.output

@@ -6,6 +6,7 @@ import json
 
 from click.testing import CliRunner
 
+from pipeline.labels import DEFAULT_METRIC
 from pipeline.masks import write_rois_json
 from pipeline.masks.base import Provenance
 from pipeline.release import release_path
@@ -32,7 +33,7 @@ def test_label_report_names_the_missing_roi_file_and_the_fix(tmp_path, photo, ph
     result = CliRunner().invoke(command, [str(renders), str(masks), str(out)])
     assert result.exit_code == 1, result.output
     report = json.loads((out / REPORT_NAME).read_text())
-    assert report["labelled"] == ["cat-1"] and report["metric"] == "gmsd_rgb"
+    assert report["labelled"] == ["cat-1"] and report["metric"] == DEFAULT_METRIC
     [failed] = report["failed"]
     assert failed["path"] == str(renders / "Ref.Images" / "cat-2.png")
     assert "cat-2.json is missing" in failed["reason"] and "seagull masks" in failed["fix"]

@@ -69,9 +69,16 @@ class NaiveMetric(LabelMetric):
 
     def __init__(self, metric: LabelMetric):
         super().__init__(metric.settings, metric.model, metric.weights, metric.label_source)
+        self.device = metric.device
+        self.wrapped = metric  # a combined metric (min of parts) scores each part its own naive way
 
     def prepare(self, ref: torch.Tensor) -> torch.Tensor:
         return ref
 
     def raw(self, dist: torch.Tensor, prepared: torch.Tensor) -> torch.Tensor:
-        return self.raw_naive(dist, prepared)
+        return self.wrapped.raw_naive(dist, prepared)
+
+    def raw_pairs(self, dist: torch.Tensor, ref: torch.Tensor) -> torch.Tensor:
+        return torch.cat(
+            [self.wrapped.raw_naive(d[None], ref[i % len(ref)][None]) for i, d in enumerate(dist)]
+        )
