@@ -86,13 +86,12 @@ def test_pasting_an_unchanged_roi_has_no_importance(photo, photo_rois):
     assert all(label.importance == 0.0 and label.distortion == "none" for label in labels)
 
 
-def test_default_metric_batched_equals_naive_per_pair_calls(photo, photo_rois, photo_variants):
+def test_default_metric_batched_equals_naive_per_pair_calls(photo, photo_rois, photo_variants, stand_ins):
     from pipeline.labels import score_reference
-    from pipeline.labels.metrics import NaiveMetric
 
     metric = create_metric(DEFAULT_METRIC)
     rois, variants = photo_rois[1:], photo_variants[::2]
     batched = score_reference(photo, rois, variants, metric)
-    naive = score_reference(photo, rois, variants, NaiveMetric(metric))
+    naive = score_reference(photo, rois, variants, stand_ins.NaiveMetric(metric))
     np.testing.assert_allclose(batched.quality, naive.quality, atol=1e-5, rtol=0)
     np.testing.assert_allclose(batched.pasted, naive.pasted, atol=1e-5, rtol=0)
