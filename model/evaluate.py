@@ -206,12 +206,59 @@ def baseline_metrics(records: list[dict[str, Any]], scores: list[float]) -> dict
     }
 
 
+def floor_comparison(result: dict[str, Any]) -> dict[str, Any]:
+    """The model against the two reference rows: its quality SROCC against the crop baseline's and
+    its type F1 against the most-frequent-type answer's (a comparison is None where a row is missing).
+
+    Returns:
+        {"quality_srocc": {"model", "baseline", "above"} | None, "type_f1": {"model", "majority", "above"} | None}.
+    """
+    model_srocc, model_f1 = result["quality"]["srocc"], result["type"]["f1"]
+    baseline = result.get("baseline")
+    majority = result.get("majority")
+    return {
+        "quality_srocc": None
+        if not baseline
+        else {
+            "model": model_srocc,
+            "baseline": baseline["quality"]["srocc"],
+            "above": bool(model_srocc > baseline["quality"]["srocc"]),
+        },
+        "type_f1": None
+        if not majority
+        else {
+            "model": model_f1,
+            "majority": majority["type"]["f1"],
+            "above": bool(model_f1 > majority["type"]["f1"]),
+        },
+    }
+
+
+def _floor_lines(result: dict[str, Any]) -> list[str]:
+    floors = floor_comparison(result)
+    lines = []
+    if floors["quality_srocc"]:
+        q = floors["quality_srocc"]
+        verdict = "above" if q["above"] else "NOT above"
+        lines.append(
+            f"- Quality SROCC {q['model']:.4f} vs {result['baseline']['name']} on crops {q['baseline']:.4f}: {verdict}."
+        )
+    if floors["type_f1"]:
+        t = floors["type_f1"]
+        verdict = "above" if t["above"] else "NOT above"
+        lines.append(
+            f'- Type F1 {t["model"]:.2f} % vs always "{result["majority"]["answer"]}" {t["majority"]:.2f} %: {verdict}.'
+        )
+    return ["", *lines] if lines else []
+
+
 def markdown_table(result: dict[str, Any], model_name: str = "SEAGULL") -> str:
     """Tables 1 and 2 of the paper as Markdown: scores with 4 decimals, P/R/F1 and F1 in %.
 
     Table 1 has the paper's columns (Models, Inputs, Quality SROCC/PLCC, Importance SROCC/PLCC,
     Severity P/R/F1, Type P/R/F1), with the crop baseline and the most-frequent-type answer as
-    reference rows; Table 2 the per-type F1 in the paper's column order and their Average.
+    reference rows, then whether the model is above each (floor_comparison); Table 2 the per-type
+    F1 in the paper's column order and their Average.
     """
 
     def cell(entry: dict[str, Any] | None, key: str, metric: str, fmt: str) -> str:
@@ -237,6 +284,7 @@ def markdown_table(result: dict[str, Any], model_name: str = "SEAGULL") -> str:
         lines.append(row(f"{result['baseline']['name']} (pyiqa NR)", CROP_INPUTS, result["baseline"]))
     if result.get("majority"):
         lines.append(row(f'Always "{result["majority"]["answer"]}"', "–", result["majority"]))
+    lines += _floor_lines(result)
     types = result["type_f1"]
     lines += [
         "",

@@ -68,6 +68,7 @@ def command(
         baseline_scores,
         collect_records,
         create_baseline,
+        floor_comparison,
         markdown_table,
         score_metrics,
         stratified_selection,
@@ -94,6 +95,7 @@ def command(
             create_baseline(baseline), baseline, open_shards(shards, config, split, select), progress=True
         )
         result["baseline"] = {"name": baseline, **baseline_metrics(records, scores)}
+    result["floors"] = floor_comparison(result)
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     (out / "eval.json").write_text(json.dumps(result, indent=2))

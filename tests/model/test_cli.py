@@ -62,6 +62,12 @@ def test_evaluate_reads_the_held_out_images(run_dir, shard_dir, tmp_path):
     assert set(report["quality"]) == {"srocc", "plcc"} and report["baseline"]["name"] == "piqe"
     table = (tmp_path / "eval.md").read_text()
     assert "| piqe (pyiqa NR) | Crop-based ROI |" in table and "| Average |" in table
+    # Whether the model beats both reference rows is stated, with the same numbers as eval.json.
+    floors = report["floors"]
+    assert floors["quality_srocc"]["baseline"] == report["baseline"]["quality"]["srocc"]
+    assert floors["type_f1"]["majority"] == report["majority"]["type"]["f1"]
+    assert f"- Quality SROCC {report['quality']['srocc']:.4f} vs piqe on crops" in table
+    assert f'vs always "{report["majority"]["answer"]}" {report["majority"]["type"]["f1"]:.2f} %' in table
     predictions = [json.loads(line) for line in (tmp_path / "predictions.jsonl").read_text().splitlines()]
     assert {p["key"].split("_")[0] for p in predictions} == {"chelsea"}
     # Ground truth and prediction stay apart: the truth is the label written into the shards.

@@ -15,6 +15,7 @@ from model.evaluate import (
     baseline_metrics,
     baseline_scores,
     create_baseline,
+    floor_comparison,
     markdown_table,
     per_class_f1,
     plcc,
@@ -113,6 +114,37 @@ def test_score_metrics_on_known_predictions():
         in table
     )
     assert table.splitlines()[-1].endswith(f"| {(100 + 200 / 3) / 7:.2f} |")
+    # The model's type F1 (50 %) equals the constant answer's: not above it (the floor must be beaten).
+    assert '- Type F1 50.00 % vs always "noise" 50.00 %: NOT above.' in table
+
+
+def test_floor_comparison_against_the_crop_baseline_and_the_constant_answer():
+    """eval.md and eval.json say whether the model beats both reference rows of Table 1."""
+    records = [
+        _record(0.9, CLEAN, "trivial", CLEAN, None, 4.8),
+        _record(0.5, "blur", "moderate", "blur", "moderate", 3.1),
+        _record(0.2, "noise", "severe", "noise", "severe", 1.2),
+        _record(0.4, CLEAN, "trivial", CLEAN, None, 2.0),
+    ]
+    result = score_metrics(records)
+    result["baseline"] = {"name": "piqe", **baseline_metrics(records, [0.1, 0.3, 0.2, 0.4])}
+    floors = floor_comparison(result)
+    assert floors["quality_srocc"] == {
+        "model": pytest.approx(1.0),
+        "baseline": pytest.approx(-0.4),
+        "above": True,
+    }
+    # Every answer right: F1 100 % against always "none" (2 of 4): 50 %.
+    assert floors["type_f1"] == {
+        "model": pytest.approx(100.0),
+        "majority": pytest.approx(50.0),
+        "above": True,
+    }
+    table = markdown_table(result)
+    assert "- Quality SROCC 1.0000 vs piqe on crops -0.4000: above." in table
+    assert '- Type F1 100.00 % vs always "none" 50.00 %: above.' in table
+    del result["baseline"]
+    assert floor_comparison(result)["quality_srocc"] is None  # --baseline none: no comparison
 
 
 def test_multi_label_metrics_against_hand_computed_values():
