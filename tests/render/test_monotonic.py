@@ -38,18 +38,7 @@ def _measures(curves, dist_type: str) -> dict[str, np.ndarray]:
     return by_measure
 
 
-# The two-way contrast order was solved with gmsd_rgb's measure (isp_presets/level_severity.yaml); by the
-# colour-aware default gmsd_rgb_delta_e (issue 13) the mean falls at contrast levels 2, 8, 10 and 15
-# (2026-12-02, 8 images at 512 px) until the order is re-solved with it (bench_levels --solve-two-way).
-CONTRAST_ORDER_NOT_RESOLVED = pytest.mark.xfail(
-    DEFAULT_METRIC == "gmsd_rgb_delta_e", strict=True, reason="contrast order solved with gmsd_rgb"
-)
-
-
-@pytest.mark.parametrize(
-    "dist_type",
-    [pytest.param(t, marks=CONTRAST_ORDER_NOT_RESOLVED) if t == "contrast" else t for t in DISTORTION_TYPES],
-)
+@pytest.mark.parametrize("dist_type", DISTORTION_TYPES)
 def test_mean_degradation_rises_strictly(curves, dist_type: str) -> None:  # noqa: ANN001
     for measure, degradation in _measures(curves, dist_type).items():
         mean = degradation.mean(axis=0)
