@@ -91,7 +91,7 @@ def closed_set_probabilities(
     )
     ids, attention = left_pad([prompt] * len(items), tokenizer.pad_token_id)
     device = next(model.parameters()).device
-    embeds = model.embed_tokens(ids.to(device), visual or visual_tokens(model, items))
+    embeds = model.embed_tokens(ids.to(device), visual if visual is not None else visual_tokens(model, items))
     positions = (attention.cumsum(-1) - 1).clamp_min(0).to(device)
     logits = model.llm(
         inputs_embeds=embeds, attention_mask=attention.to(device), position_ids=positions
@@ -120,7 +120,7 @@ def generate_answers(
     )
     ids, attention = left_pad([prompt] * len(items), tokenizer.pad_token_id)
     device = next(model.parameters()).device
-    embeds = model.embed_tokens(ids.to(device), visual or visual_tokens(model, items))
+    embeds = model.embed_tokens(ids.to(device), visual if visual is not None else visual_tokens(model, items))
     generated = model.llm.generate(
         inputs_embeds=embeds,
         attention_mask=attention.to(device),
