@@ -86,7 +86,10 @@ class BuildConfig:
     checkpoint: str | None = parameter(
         None, "Local weight file of the segmenter (SAM .pth).", unset="none", path="file"
     )
-    detector: str = parameter(defaults.DETECTOR, "Detector registry name (`seagull list`).")
+    detector: str = parameter(
+        defaults.DETECTOR,
+        f"Detector registry name (`seagull list`), or {defaults.NO_DETECTOR!r}: component-level ROIs only.",
+    )
     detector_weights: str | None = parameter(
         None, "Local weight file of the detector.", unset="none", path="file"
     )
@@ -258,7 +261,9 @@ def unknown_registry_names(config: BuildConfig) -> list[tuple[str, str, list[str
     return [
         (field, name, names())
         for field, (name, names) in listed.items()
-        if name is not None and name not in names()
+        if name is not None
+        and name not in names()
+        and not (field == "detector" and name.lower() == defaults.NO_DETECTOR)
     ]
 
 

@@ -5,6 +5,7 @@ importing the registries (numpy, jsonschema, …); tests/core/test_registry.py c
 
 SEGMENTER = "felzenszwalb_rag"  # pipeline/masks/felzenszwalb_rag.py
 DETECTOR = "region_proposals"  # pipeline/masks/region_proposals.py
+NO_DETECTOR = "none"  # the detector word that asks for component-level ROIs only (any case)
 # The lower of GMSD on RGB (structure) and a CIELAB ΔE*ab term (colour), chosen by the measured table
 # of docs/labels.md (issue 13: gradients alone left greyscale ROIs "without distortion").
 METRIC = "gmsd_rgb_delta_e"  # pipeline/labels/metrics.yaml

@@ -18,6 +18,7 @@ import numpy as np
 
 from pipeline.build_config import BuildConfig
 from pipeline.decode import DecodedRaw, decode_raw
+from pipeline.defaults import NO_DETECTOR
 from pipeline.presets import DISTORTIONS_FILE, REFERENCE_FILE, ISPPresets, load_presets
 from pipeline.records import ROI, Variant
 from pipeline.render import prepare_reference, render_variants
@@ -29,7 +30,6 @@ if TYPE_CHECKING:
     from pipeline.masks import Detector, MaskConfig, Segmenter
 
 PACKAGE = "seagull-iqa"
-NO_DETECTOR = "none"  # the detector name that asks for component-level ROIs only
 
 
 @dataclass(frozen=True)

@@ -104,3 +104,15 @@ def test_registry_names_are_listed_without_importing_torch_or_pyiqa(tmp_path):
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == "[]", result.stdout
     assert not out.exists()
+
+
+def test_build_accepts_detector_none_as_seagull_masks_does():
+    """`seagull masks --detector none` builds component-level ROIs only; `seagull build` must accept the
+    same word instead of calling it an unknown registry name."""
+    from pipeline.build_config import BuildConfig, unknown_registry_names
+
+    for word in ("none", "None"):
+        config = BuildConfig.from_json({"source": "sample:1", "detector": word})
+        assert unknown_registry_names(config) == []
+    config = BuildConfig.from_json({"source": "sample:1", "detector": "nosuch"})
+    assert [problem[:2] for problem in unknown_registry_names(config)] == [("detector", "nosuch")]
