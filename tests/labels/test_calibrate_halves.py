@@ -30,10 +30,7 @@ def inputs(photo, photo_rois, make_noisy):
         ref_id: (
             photo,
             photo_rois,
-            [
-                Variant("noise", level, make_noisy(photo, (1 + k) * level, seed=level))
-                for level in (1, 20)
-            ],
+            [Variant("noise", level, make_noisy(photo, (1 + k) * level, seed=level)) for level in (1, 20)],
         )
         for k, ref_id in enumerate(REF_IDS[:2])
     }
