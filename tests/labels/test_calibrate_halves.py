@@ -63,7 +63,7 @@ def test_calibrate_cli_decodes_each_reference_once(tmp_path, photo, photo_rois, 
     renders, masks, out = tmp_path / "renders", tmp_path / "masks", tmp_path / "calib"
     masks.mkdir()
     weight_free = {"segmenter": Provenance("test", None, None).to_json(), "detector": None}
-    for k, ref_id in enumerate(REF_IDS):
+    for k, ref_id in enumerate(REF_IDS[:3]):
         write_png(release_path(renders, ref_id), photo)
         for level in (1, 20):
             noisy = make_noisy(photo, (1 + k) * level, seed=level)
@@ -82,15 +82,15 @@ def test_calibrate_cli_decodes_each_reference_once(tmp_path, photo, photo_rois, 
         [*("--render-dir", str(renders), "--masks-dir", str(masks), "--out", str(out)), "--calibrate"],
     )
     assert result.exit_code == 0, result.output
-    assert reads == {ref_id: 1 for ref_id in REF_IDS}
+    assert reads == {ref_id: 1 for ref_id in REF_IDS[:3]}
     assert sorted(p.name for p in out.iterdir()) == ["calibration.json", "label_report.json"]  # cache gone
     calibration = json.loads((out / "calibration.json").read_text())
-    assert (calibration["fit_references"], calibration["check_references"]) == (["a", "c"], ["b", "d"])
+    assert (calibration["fit_references"], calibration["check_references"]) == (["a", "c"], ["b"])
     # The same answer as labelling straight from the PNGs.
     direct = report(
         lambda ref_id: read_inputs(renders, masks, ref_id),
         ["a", "c"],
-        ["b", "d"],
+        ["b"],
         create_metric(DEFAULT_METRIC),
     )
     assert {k: calibration[k] for k in direct} == json.loads(json.dumps(direct))
