@@ -27,6 +27,7 @@ from pipeline.taxonomy import CLEAN, DISTORTION_TYPES
 DAMAGED_QUALITY = 0.5  # "damaged" ROIs for the importance gap: quality at most fair
 TOLERANCE_PP = 5.0  # the largest word-share difference accepted between two sets of labels (issue 13)
 TASKS = ("quality", "importance", "severity")  # the tasks whose word shares must agree
+NAMED_REFERENCES = 10  # a half with more references is given by its count in the card
 
 
 def label_fidelity(frame: pd.DataFrame) -> dict[str, Any]:
@@ -170,6 +171,11 @@ def fidelity_markdown(fidelity: dict[str, Any]) -> str:
     )
 
 
+def _names(ref_ids: Sequence[str]) -> str:
+    """The references of a half, by name where few (the sample), else their count (a RAISE build)."""
+    return ", ".join(ref_ids) if len(ref_ids) <= NAMED_REFERENCES else f"{len(ref_ids):,} references"
+
+
 def _between_halves_markdown(check: dict[str, Any]) -> str:
     """The between-halves paragraph: the calibration's transfer check measured on this build's labels."""
     if "largest_difference_pp" not in check:
@@ -179,7 +185,7 @@ def _between_halves_markdown(check: dict[str, Any]) -> str:
         )
     verdict = "within" if check["within_tolerance"] else "NOT within"
     lines = [
-        f"- {half} half ({', '.join(check[f'{half}_references'])}): "
+        f"- {half} half ({_names(check[f'{half}_references'])}): "
         + "; ".join(
             f"{task} " + ", ".join(f"{word} {share:.1f} %" for word, share in words.items())
             for task, words in check["word_shares_pct"][half].items()
