@@ -142,8 +142,9 @@ def test_between_halves_compares_the_calibration_halves_of_a_build():
     card = fidelity_markdown(label_fidelity(frame))
     assert "**12.5 points**, NOT within ±5 points" in card and "fit half (a, c)" in card
 
-    many = frame.assign(ref_id=frame["ref_id"] + frame.index.astype(str))  # 16 references of 1 label
-    assert "fit half (8 references)" in fidelity_markdown(label_fidelity(many))
+    many = pd.concat([frame, frame], ignore_index=True)
+    many["ref_id"] += many.index.astype(str)  # 32 references of 1 label each: counted, not named
+    assert "fit half (16 references)" in fidelity_markdown(label_fidelity(many))
 
     same = pd.DataFrame([row for ref_id in REF_IDS for row in _records(ref_id, ["bad", "fair", "excellent"])])
     assert between_halves(same)["largest_difference_pp"] == 0.0 < TOLERANCE_PP
