@@ -29,15 +29,26 @@ import numpy as np
 import pandas as pd
 
 from pipeline.labels.crops import mask_box
-from pipeline.labels.fidelity import word_shares
+from pipeline.labels.fidelity import TASKS, TOLERANCE_PP, halves, largest_difference, word_shares
 from pipeline.labels.labelling import label_reference
 from pipeline.labels.metrics import LabelMetric
 from pipeline.labels.scoring import ScoreConfig, roi_quality
 from pipeline.records import ROI, Variant
 
 QUANTILE = 0.95  # the share of ROI crops below the saturation point (quality 0)
-TRANSFER_TOLERANCE_PP = 5.0  # the largest word-share difference we accept
-TASKS = ("quality", "importance", "severity")
+TRANSFER_TOLERANCE_PP = TOLERANCE_PP  # the largest word-share difference we accept (5 points)
+WORD_COLUMNS = ("quality_level", "importance_level", "severity_level", "distortion")
+
+__all__ = [
+    "QUANTILE",
+    "TRANSFER_TOLERANCE_PP",
+    "distances",
+    "fit_worst",
+    "fitted_part",
+    "halves",
+    "report",
+    "with_worst",
+]
 
 Inputs = tuple[np.ndarray, Sequence[ROI], Sequence[Variant]]  # reference, its ROIs, its variants
 
@@ -73,12 +84,6 @@ def distances(
     return np.abs(np.concatenate(raws) - part.settings.best) if raws else np.zeros(0)
 
 
-def halves(ref_ids: Sequence[str]) -> tuple[list[str], list[str]]:
-    """(fit, check): alternate references in sorted id order, so both halves span the sample."""
-    ordered = sorted(ref_ids)
-    return ordered[0::2], ordered[1::2]
-
-
 def fit_worst(samples: Sequence[np.ndarray], metric: LabelMetric) -> float:
     """`worst` of the fitted part: best -/+ the 95th percentile of the ROI crop distances."""
     span = float(np.quantile(np.concatenate(list(samples)), QUANTILE))
@@ -100,17 +105,6 @@ def with_worst(metric: LabelMetric, worst: float) -> LabelMetric:
     return new
 
 
-def shares_of(load: Callable[[str], Inputs], ref_ids: Sequence[str], metric: LabelMetric) -> dict:
-    """Word shares (percent) of quality, importance and severity over the labels of these references."""
-    records = [label.to_json() for ref_id in ref_ids for label in label_reference(*load(ref_id), metric)]
-    shares = word_shares(pd.DataFrame(records))
-    return {task: shares[task] for task in TASKS}
-
-
-def _largest_difference(a: dict, b: dict) -> float:
-    return round(max(abs(a[task][word] - b[task][word]) for task in TASKS for word in a[task]), 2)
-
-
 def report(
     load: Callable[[str], Inputs],
     fit_ids: Sequence[str],
@@ -120,8 +114,14 @@ def report(
 ) -> dict[str, object]:
     """Fit `worst` on `fit_ids`, check it on `check_ids` (see the module docstring).
 
+    Two passes, because the constant needs every fit reference's distances before anything is
+    labelled: the first measures the crop distances (skipped for the references in `measured`), the
+    second labels each reference with every constant it needs while it is loaded. So `load` is called
+    at most twice per reference (once when `measured` has them all), and only one reference's images
+    are held at a time.
+
     Args:
-        load: ref_id -> (reference, rois, variants); called up to three times per reference.
+        load: ref_id -> (reference, rois, variants).
         measured: crop distances already computed per ref_id (from `distances`), if any.
     """
     measured = dict(measured or {})
@@ -131,12 +131,11 @@ def report(
     worst = fit_worst([measured[i] for i in fit_ids], metric)
     worst_check = fit_worst([measured[i] for i in check_ids], metric)
     fitted = with_worst(metric, worst)
-    shares = {
-        "fit": shares_of(load, fit_ids, fitted),
-        "check": shares_of(load, check_ids, fitted),
-        "check_own_fit": shares_of(load, check_ids, with_worst(metric, worst_check)),
-    }
-    transfer = _largest_difference(shares["check"], shares["check_own_fit"])
+    # The check half's own constant equals the fitted one when the halves agree: label it once then.
+    own = fitted if worst_check == worst else with_worst(metric, worst_check)
+    records = _label_halves(load, fit_ids, check_ids, fitted, own)
+    shares = {half: _word_shares(rows) for half, rows in records.items()}
+    transfer = largest_difference(shares["check"], shares["check_own_fit"])
     return {
         "fitted_metric": fitted_part(metric).name,
         "worst": round(worst, 4),
@@ -147,6 +146,39 @@ def report(
         },
         "word_shares_pct": shares,
         "transfer_pp": transfer,
-        "between_halves_pp": _largest_difference(shares["fit"], shares["check"]),
+        "between_halves_pp": largest_difference(shares["fit"], shares["check"]),
         "transfers": transfer <= TRANSFER_TOLERANCE_PP,
     }
+
+
+def _label_halves(
+    load: Callable[[str], Inputs],
+    fit_ids: Sequence[str],
+    check_ids: Sequence[str],
+    fitted: LabelMetric,
+    own: LabelMetric,
+) -> dict[str, list[dict]]:
+    """{"fit", "check", "check_own_fit"}: the word columns of the labels of each half and constant,
+    each reference loaded once (its labels with both constants are made while it is in memory)."""
+    records: dict[str, list[dict]] = {"fit": [], "check": [], "check_own_fit": []}
+    for ref_id in [*fit_ids, *check_ids]:
+        inputs = load(ref_id)
+        if ref_id in fit_ids:
+            records["fit"] += _words(label_reference(*inputs, fitted))
+        if ref_id in check_ids:
+            check = _words(label_reference(*inputs, fitted))
+            records["check"] += check
+            records["check_own_fit"] += check if own is fitted else _words(label_reference(*inputs, own))
+        del inputs  # before the next reference is loaded
+    return records
+
+
+def _words(labels: Sequence) -> list[dict]:
+    """The columns word shares need, not the whole records (they add up over 8 references x 3)."""
+    return [{column: getattr(label, column) for column in WORD_COLUMNS} for label in labels]
+
+
+def _word_shares(rows: list[dict]) -> dict:
+    """Word shares (percent) of quality, importance and severity over these labels."""
+    shares = word_shares(pd.DataFrame(rows, columns=list(WORD_COLUMNS)))
+    return {task: shares[task] for task in TASKS}

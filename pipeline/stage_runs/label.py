@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import tempfile
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -92,15 +93,17 @@ class _Job:
 
 
 def _per_reference(
-    job: _Job, work: Callable[[Any, list, list], tuple[Any, str]]
+    job: _Job,
+    work: Callable[[Any, list, list], tuple[Any, str]],
+    read: Callable[[str], tuple[Any, list, list]] | None = None,
 ) -> dict[str, tuple[Any, float]]:
     """{ref_id: (work's result, seconds)} of the references that worked; the others are recorded as
     failed (the error policy: record the reference, go on). `work(reference, rois, variants)` returns
-    (result, a line to say)."""
+    (result, a line to say); `read(ref_id)` gives its inputs (default: `read_inputs`)."""
     results = {}
     for ref_id in job.ref_ids:
         try:
-            inputs = read_inputs(job.render_dir, job.masks_dir, ref_id)
+            inputs = read(ref_id) if read else read_inputs(job.render_dir, job.masks_dir, ref_id)
             start = time.perf_counter()
             result, line = work(*inputs)
         except Exception as error:  # one bad reference must not stop the others
@@ -136,16 +139,60 @@ def _label(job: _Job) -> None:
 
 
 def _calibrate(job: _Job) -> None:
-    from pipeline.labels.calibrate import distances, halves, report
+    from pipeline.labels.calibrate import distances
 
     def work(reference, rois, variants):
         scored = distances(reference, rois, variants, job.metric)
         return scored, f"scored ({scored.size} ROI crops)"
 
-    def load(ref_id: str):
-        return read_inputs(job.render_dir, job.masks_dir, ref_id)
+    # The pixels are decoded from PNG once (the first pass) and kept on disk, not in memory, for the
+    # labelling pass of `report`, which reads them back memory-mapped.
+    with tempfile.TemporaryDirectory(prefix=".calibrate-pixels-", dir=job.out_dir) as folder:
+        pixels = _PixelCache(Path(folder), job.render_dir, job.masks_dir)
+        samples = {ref_id: scored for ref_id, (scored, _) in _per_reference(job, work, pixels.read).items()}
+        _calibrate_report(job, samples, pixels.load)
 
-    samples = {ref_id: scored for ref_id, (scored, _) in _per_reference(job, work).items()}
+
+class _PixelCache:
+    """Each reference's decoded pixels, written to `folder` as .npy when first read and read back
+    memory-mapped after: the PNGs are decoded once (the slow part) and no more than one reference's
+    images are in memory. `load` drops a reference's files, for a labelling pass reads each once."""
+
+    def __init__(self, folder: Path, render_dir: Path, masks_dir: Path):
+        self.folder, self.render_dir, self.masks_dir = folder, render_dir, masks_dir
+        self.kept: dict[str, tuple[list, list[tuple[str, int]]]] = {}  # ROIs (RLE: small), variant keys
+
+    def read(self, ref_id: str) -> tuple[Any, list, list]:
+        import numpy as np
+
+        reference, rois, variants = read_inputs(self.render_dir, self.masks_dir, ref_id)
+        np.save(self.folder / f"{ref_id}.reference.npy", reference)
+        if variants:
+            np.save(self.folder / f"{ref_id}.variants.npy", np.stack([v.image for v in variants]))
+        self.kept[ref_id] = rois, [(v.dist_type, v.level) for v in variants]
+        return reference, rois, variants
+
+    def load(self, ref_id: str) -> tuple[Any, list, list]:
+        import numpy as np
+
+        from pipeline.records import Variant
+
+        rois, keys = self.kept.pop(ref_id)
+        files = [self.folder / f"{ref_id}.{part}.npy" for part in ("reference", "variants")]
+        reference = np.load(files[0])
+        images = np.load(files[1], mmap_mode="r") if files[1].is_file() else []
+        variants = [Variant(dist_type, level, images[i]) for i, (dist_type, level) in enumerate(keys)]
+        for file in files:  # a memory map keeps the data readable after the name is gone (POSIX)
+            file.unlink(missing_ok=True)
+        return reference, rois, variants
+
+
+def _calibrate_report(
+    job: _Job, samples: dict[str, Any], load: Callable[[str], tuple[Any, list, list]]
+) -> None:
+    """Fit on one half of the references that were scored, check on the other; write and say it."""
+    from pipeline.labels.calibrate import halves, report
+
     fit_ids, check_ids = halves(list(samples))
     if not fit_ids or not check_ids:
         # Fitting on half and checking on the other half needs two references; where others failed,

@@ -11,7 +11,9 @@ spread over its ROI list) and the default metric. On it:
 4. every label carries the raw metric score and the raw importance drop;
 5. `worst` fitted on 2 references labels the other 2 within 5 points of every word share of the
    `worst` fitted on those 2 themselves (the constant transfers); how far the two halves' shares are
-   apart (their content differs) is reported, not asserted (docs/labels.md).
+   apart (their content differs) is reported, not asserted: the full property (within 5 points
+   between the halves) is stated on the `make shards` build, 4 + 4 references, by its card's
+   between-halves check (docs/labels.md).
 """
 
 from __future__ import annotations
@@ -99,9 +101,14 @@ def test_severity_and_distortions_only_where_present_and_raw_values_kept(records
             ]
 
 
-def test_calibration_fitted_on_half_transfers_to_the_other_half(small_build):
+def test_calibration_fitted_on_half_transfers_to_the_other_half(small_build, fidelity):
     metric = create_metric(DEFAULT_METRIC)
     fit_ids, check_ids = halves(list(small_build))
     result = report(small_build.__getitem__, fit_ids, check_ids, metric)
     assert result["transfer_pp"] <= TRANSFER_TOLERANCE_PP, result["word_shares_pct"]
     assert result["transfers"]
+    # The card's between-halves check (every build) splits the references as the calibration does;
+    # on these 2 + 2 references it is reported, not asserted (docs/labels.md: content differs).
+    card = fidelity["between_halves"]
+    assert (card["fit_references"], card["check_references"]) == (fit_ids, check_ids)
+    assert card["largest_difference_pp"] >= 0.0

@@ -68,3 +68,14 @@ def test_card_has_the_label_fidelity_section(built):
     for dist_type, cells in rows.items():  # two levels here: no Spearman, no level 20 (shown as n/a)
         assert cells[1] == "n/a" and float(cells[2]) == round(measured[dist_type]["level1_clean_pct"], 1)
     assert "Clean labels" in card and "Word shares" in card
+
+
+def test_card_compares_the_calibration_halves_of_its_references(built):
+    from pipeline.labels.fidelity import between_halves
+
+    card = (built / "README.md").read_text()
+    check = between_halves(pd.read_parquet(built / "manifest.parquet"))
+    assert check["references"] == 3 and check["fit_references"] == sorted(check["fit_references"])
+    assert f"is **{check['largest_difference_pp']:.1f} points**" in card
+    assert f"fit half ({', '.join(check['fit_references'])})" in card
+    assert f"check half ({', '.join(check['check_references'])})" in card
