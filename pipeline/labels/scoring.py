@@ -131,8 +131,11 @@ def pasted_quality(
     metric scores the whole image (TOPIQ-FR, as the paper does).
     """
     factor = block_factor(reference.shape, metric.settings.whole_max_side)
-    small_reference = block_mean(reference, factor)
-    small_images = np.stack([block_mean(image, factor) for image in images])
+    if factor == 1:  # the working size is the render's: no float copy of every variant
+        small_reference, small_images = reference, images
+    else:
+        small_reference = block_mean(reference, factor)
+        small_images = np.stack([block_mean(image, factor) for image in images])
     if metric.settings.importance_tile is not None:
         return _tiled_pasted_quality(
             small_reference, small_images, reference, images, masks, factor, metric, config
@@ -174,9 +177,24 @@ def _tiled_pasted_quality(
     for mask in masks:
         small_mask = block_mean(mask[..., None].astype(np.uint8), factor)[..., 0] > 0
         touched = [i for i, (y, x) in enumerate(origins) if small_mask[y : y + tile_h, x : x + tile_w].any()]
-        pasted = paste_small(small_reference, small_images, reference, images, mask, factor)
+        # Paste only inside the touched tiles' box (block-aligned at full size): the rest is unused.
+        y0, x0 = min(origins[i][0] for i in touched), min(origins[i][1] for i in touched)
+        y1, x1 = max(origins[i][0] for i in touched) + tile_h, max(origins[i][1] for i in touched) + tile_w
+        full = (slice(y0 * factor, y1 * factor), slice(x0 * factor, x1 * factor))
+        pasted = paste_small(
+            small_reference[y0:y1, x0:x1],
+            small_images[:, y0:y1, x0:x1],
+            reference[full],
+            images[(slice(None), *full)],
+            mask[full],
+            factor,
+        )
         dist = np.stack(
-            [pasted[:, y : y + tile_h, x : x + tile_w] for y, x in (origins[i] for i in touched)], 1
+            [
+                pasted[:, y - y0 : y - y0 + tile_h, x - x0 : x - x0 + tile_w]
+                for y, x in (origins[i] for i in touched)
+            ],
+            1,
         )
         count = len(images) * len(touched)
         quality = metric.normalise(

@@ -10,6 +10,7 @@ from skimage.color import gray2rgb, rgb2gray
 
 from pipeline.labels import DEFAULT_METRIC, create_metric, label_reference
 from pipeline.labels.crops import block_factor, block_mean, mask_box, paste, tile_starts, to_tensor
+from pipeline.labels.metrics import load_settings
 from pipeline.labels.scoring import ScoreConfig, pasted_quality
 from pipeline.records import Variant
 
@@ -51,17 +52,21 @@ def test_min_of_is_the_lower_part_quality(photo, make_noisy):
     assert parts[1][0] < parts[0][0] and parts[0][1] < parts[1][1]  # colour sees grey, gradients see noise
 
 
-@pytest.mark.parametrize("name", ["gmsd_rgb", "delta_e", DEFAULT_METRIC])
-def test_tile_mean_equals_pasting_then_scoring_every_tile(photo, photo_rois, make_noisy, name):
+@pytest.mark.parametrize(
+    ("name", "side", "tile"),
+    [("gmsd_rgb", 72, 16), ("delta_e", 72, 16), (DEFAULT_METRIC, 72, 16), (DEFAULT_METRIC, 144, 32)],
+)
+def test_tile_mean_equals_pasting_then_scoring_every_tile(photo, photo_rois, make_noisy, name, side, tile):
+    """Block means (72: factor 2) and the render's own pixels (144: factor 1, no block means)."""
     metric = create_metric(name)
-    metric.settings = dataclasses.replace(metric.settings, whole_max_side=72, importance_tile=16)
+    metric.settings = dataclasses.replace(metric.settings, whole_max_side=side, importance_tile=tile)
     images = np.stack([make_noisy(photo, 8.0), photo[:, ::-1].copy()])
     masks = [roi.mask() for roi in photo_rois]
     pasted, identical = pasted_quality(photo, images, masks, metric, ScoreConfig())
-    factor = block_factor(photo.shape, 72)
+    factor = block_factor(photo.shape, side)
     small = block_mean(photo, factor)
-    side_h, rows = tile_starts(small.shape[0], 16)
-    side_w, cols = tile_starts(small.shape[1], 16)
+    side_h, rows = tile_starts(small.shape[0], tile)
+    side_w, cols = tile_starts(small.shape[1], tile)
     for r, mask in enumerate(masks):
         for v, image in enumerate(images):
             whole = block_mean(paste(photo, image, mask, mask_box(mask)), factor)
@@ -95,3 +100,33 @@ def test_default_metric_batched_equals_naive_per_pair_calls(photo, photo_rois, p
     naive = score_reference(photo, rois, variants, stand_ins.NaiveMetric(metric))
     np.testing.assert_allclose(batched.quality, naive.quality, atol=1e-5, rtol=0)
     np.testing.assert_allclose(batched.pasted, naive.pasted, atol=1e-5, rtol=0)
+
+
+def test_quality_is_scored_at_least_as_finely_as_importance():
+    """For every metric, the quality crop is never shrunk below the importance working size."""
+    for name, settings in load_settings().items():
+        if settings.crop_max_side is not None:
+            assert settings.crop_max_side >= settings.whole_max_side, name
+
+
+def test_an_roi_judged_clean_does_not_take_the_whole_image_past_the_clean_margin():
+    """A large ROI with mild JPEG damage on a 1,024-px render (the build's size): either its quality sees
+    the damage, or its paste leaves the whole image within the "without distortion" margin (importance
+    < 1). With quality crops shrunk to 384 px but importance scored at 512, JPEG quality 40 left this ROI
+    "clean" (0.934) with importance 1.0 — the clean-but-important labels that kept compression's
+    importance gap under 0.2 in `make shards` (issue 13; docs/labels.md)."""
+    import cv2
+    from skimage import data
+
+    from pipeline.isp.compression import jpeg_roundtrip
+    from pipeline.records import ROI
+
+    photo = cv2.resize(data.astronaut(), (1024, 1024), interpolation=cv2.INTER_AREA)
+    mask = np.ones(photo.shape[:2], bool)
+    mask[:102] = False  # 90 % of the frame
+    roi = ROI.from_mask(0, "component", mask, 1.0, "test")
+    variants = [Variant("compression", level, jpeg_roundtrip(photo, q)) for level, q in ((2, 65), (4, 40))]
+    labels = label_reference(photo, [roi], variants, create_metric(DEFAULT_METRIC))
+    assert labels[1].quality < labels[0].quality and labels[1].importance > labels[0].importance > 0.2
+    for label in labels:
+        assert label.distortion != "none" or label.importance < 1.0, label
