@@ -79,6 +79,10 @@ class TrainConfig:
     # ROIs of one image per training conversation (model/regions.py): the encoder runs once for
     # them and the overview's tokens enter the LLM once. batch_size counts conversations.
     rois_per_conversation: int = 1
+    # ROIs of each image an epoch trains on (a seeded draw, new each epoch); None: all of them.
+    # The ROIs of one image share its distortion type and level, so fewer per image puts more
+    # images into the same number of steps (model/data.py).
+    rois_per_image: int | None = None
     test_fraction: float = 0.2  # share of reference images held out (pipeline/split.py)
     checkpoint_every: int = 500  # optimizer steps between checkpoints
     log_every: int = 10  # optimizer steps between JSONL log lines
@@ -167,6 +171,10 @@ def _validate(config: ModelConfig, source: Path | str) -> None:
     if config.train.rois_per_conversation < 1:
         raise ValueError(
             f"{source}: train.rois_per_conversation must be at least 1, got {config.train.rois_per_conversation}"
+        )
+    if config.train.rois_per_image is not None and config.train.rois_per_image < 1:
+        raise ValueError(
+            f"{source}: train.rois_per_image must be at least 1 (or null: all), got {config.train.rois_per_image}"
         )
     if config.mfe.width % config.mfe.heads:
         raise ValueError(
