@@ -28,6 +28,8 @@ class EncoderConfig:
     weights: str | None = None  # local checkpoint; None = random weights (tests, tiny)
     kwargs: dict[str, Any] = field(default_factory=dict)  # overrides of the timm variant (tiny dims)
     image_level: int = 2  # the stage whose tokens feed the projector (768 ch, stride 16)
+    # Train the encoder with the rest (the paper freezes it); only sensible for random weights (tiny).
+    trainable: bool = False
     mean: tuple[float, ...] = CLIP_MEAN  # normalisation of the overview and the local crops
     std: tuple[float, ...] = CLIP_STD
 
@@ -38,6 +40,9 @@ class MFEConfig:
     heads: int = 8  # the paper's cross-attention heads
     local_size: int = 512  # the ROI crop is resized to the encoder's input size
     local_grid: int = 32  # the local CNNs end at 32x32: one token of 32² = 1,024 values
+    # Kernel of the local CNNs: 1 (1x1) as in the authors' code, which sees colour statistics
+    # only; 3 lets them see texture (noise, blur, blocking) at the crop's resolution.
+    local_kernel: int = 1
 
 
 @dataclass(frozen=True)
@@ -179,6 +184,10 @@ def _validate(config: ModelConfig, source: Path | str) -> None:
     if config.mfe.width % config.mfe.heads:
         raise ValueError(
             f"{source}: mfe.width {config.mfe.width} must be divisible by mfe.heads {config.mfe.heads}"
+        )
+    if config.mfe.local_kernel < 1 or config.mfe.local_kernel % 2 == 0:
+        raise ValueError(
+            f"{source}: mfe.local_kernel must be odd and positive, got {config.mfe.local_kernel}"
         )
     if config.mfe.local_size % config.mfe.local_grid:
         raise ValueError(f"{source}: mfe.local_size must be a multiple of mfe.local_grid")
