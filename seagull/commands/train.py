@@ -114,11 +114,14 @@ def command(
     if rank == 0:
         per_conversation = config.train.rois_per_conversation
         what = "labelled ROIs" if per_conversation == 1 else f"conversations of up to {per_conversation} ROIs"
-        if config.train.rois_per_image:
-            what += f" ({config.train.rois_per_image} of each image's)"
         click.echo(
             f"{sum(counts)} {what} of the {split} split per epoch in {shards} ({items} per process x "
             f"{world}); config {config.name}, stage {stage}, {device}"
+            + (
+                f"; at most {config.train.rois_per_image} ROIs of each image"
+                if config.train.rois_per_image
+                else ""
+            )
         )
 
     def samples(epoch: int):
