@@ -28,6 +28,8 @@ class EncoderConfig:
     weights: str | None = None  # local checkpoint; None = random weights (tests, tiny)
     kwargs: dict[str, Any] = field(default_factory=dict)  # overrides of the timm variant (tiny dims)
     image_level: int = 2  # the stage whose tokens feed the projector (768 ch, stride 16)
+    # Train the encoder with the rest (the paper freezes it); only sensible for random weights (tiny).
+    trainable: bool = False
     mean: tuple[float, ...] = CLIP_MEAN  # normalisation of the overview and the local crops
     std: tuple[float, ...] = CLIP_STD
 
@@ -38,6 +40,9 @@ class MFEConfig:
     heads: int = 8  # the paper's cross-attention heads
     local_size: int = 512  # the ROI crop is resized to the encoder's input size
     local_grid: int = 32  # the local CNNs end at 32x32: one token of 32² = 1,024 values
+    # Kernel of the local CNNs: 1 (1x1) as in the authors' code, which sees colour statistics
+    # only; 3 lets them see texture (noise, blur, blocking) at the crop's resolution.
+    local_kernel: int = 1
 
 
 @dataclass(frozen=True)
@@ -79,6 +84,10 @@ class TrainConfig:
     # ROIs of one image per training conversation (model/regions.py): the encoder runs once for
     # them and the overview's tokens enter the LLM once. batch_size counts conversations.
     rois_per_conversation: int = 1
+    # ROIs of each image an epoch trains on (a seeded draw, new each epoch); None: all of them.
+    # The ROIs of one image share its distortion type and level, so fewer per image puts more
+    # images into the same number of steps (model/data.py).
+    rois_per_image: int | None = None
     test_fraction: float = 0.2  # share of reference images held out (pipeline/split.py)
     checkpoint_every: int = 500  # optimizer steps between checkpoints
     log_every: int = 10  # optimizer steps between JSONL log lines
@@ -168,9 +177,17 @@ def _validate(config: ModelConfig, source: Path | str) -> None:
         raise ValueError(
             f"{source}: train.rois_per_conversation must be at least 1, got {config.train.rois_per_conversation}"
         )
+    if config.train.rois_per_image is not None and config.train.rois_per_image < 1:
+        raise ValueError(
+            f"{source}: train.rois_per_image must be at least 1 (or null: all), got {config.train.rois_per_image}"
+        )
     if config.mfe.width % config.mfe.heads:
         raise ValueError(
             f"{source}: mfe.width {config.mfe.width} must be divisible by mfe.heads {config.mfe.heads}"
+        )
+    if config.mfe.local_kernel < 1 or config.mfe.local_kernel % 2 == 0:
+        raise ValueError(
+            f"{source}: mfe.local_kernel must be odd and positive, got {config.mfe.local_kernel}"
         )
     if config.mfe.local_size % config.mfe.local_grid:
         raise ValueError(f"{source}: mfe.local_size must be a multiple of mfe.local_grid")

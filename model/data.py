@@ -158,7 +158,7 @@ def shuffled_items(
     per_conversation = train.rois_per_conversation
     samples = buffer_shuffle(samples, train.sample_buffer, epoch_rng(seed, epoch, "samples"))
     refs = buffer_shuffle(
-        _conversation_refs(samples, per_conversation, seed, epoch),
+        _conversation_refs(samples, per_conversation, seed, epoch, train.rois_per_image),
         train.item_buffer,
         epoch_rng(seed, epoch, "items"),
     )
@@ -190,25 +190,47 @@ def _labelled_refs(samples: Iterable[dict[str, Any]]) -> Iterator[tuple[dict[str
 
 
 def _conversation_refs(
-    samples: Iterable[dict[str, Any]], per_conversation: int, seed: int, epoch: int
+    samples: Iterable[dict[str, Any]],
+    per_conversation: int,
+    seed: int,
+    epoch: int,
+    per_image: int | None = None,
 ) -> Iterator[tuple[dict[str, Any], tuple[int, ...]]]:
     """(sample, ROI indices) of each training conversation: one labelled ROI each with
     per_conversation 1; else the sample's labelled ROIs in a seeded order (new partners each
-    epoch) cut into ceil(n / k) parts of near-equal size (34 ROIs at k = 8: 7, 7, 7, 7, 6)."""
+    epoch) cut into ceil(n / k) parts of near-equal size (34 ROIs at k = 8: 7, 7, 7, 7, 6).
+    With `per_image` only that many of the sample's labelled ROIs, a seeded draw per
+    (seed, epoch, key), take part in the epoch."""
     for sample in samples:
-        indices = _labelled_indices(sample)
+        indices = _epoch_indices(sample, seed, epoch, per_conversation, per_image)
         if per_conversation == 1:
             yield from ((sample, (index,)) for index in indices)
             continue
-        epoch_rng(seed, epoch, f"rois/{sample['key']}").shuffle(indices)
         parts = math.ceil(len(indices) / per_conversation)
         for part in range(parts):
             yield sample, tuple(indices[part * len(indices) // parts : (part + 1) * len(indices) // parts])
 
 
-def count_conversations(samples: Iterable[dict[str, Any]], per_conversation: int = 1) -> int:
-    """Training items (conversations of up to `per_conversation` ROIs) of one epoch of samples."""
-    return sum(math.ceil(len(_labelled_indices(sample)) / per_conversation) for sample in samples)
+def _epoch_indices(
+    sample: dict[str, Any], seed: int, epoch: int, per_conversation: int, per_image: int | None
+) -> list[int]:
+    """The labelled ROI indices of `sample` one epoch trains on (shuffled when they are grouped or drawn)."""
+    indices = _labelled_indices(sample)
+    if per_conversation == 1 and (per_image is None or per_image >= len(indices)):
+        return indices
+    epoch_rng(seed, epoch, f"rois/{sample['key']}").shuffle(indices)
+    return indices[:per_image] if per_image is not None else indices
+
+
+def count_conversations(
+    samples: Iterable[dict[str, Any]], per_conversation: int = 1, per_image: int | None = None
+) -> int:
+    """Training items (conversations of up to `per_conversation` ROIs, of at most `per_image`
+    ROIs of each image) of one epoch of samples."""
+    return sum(
+        math.ceil(min(len(_labelled_indices(sample)), per_image or sys.maxsize) / per_conversation)
+        for sample in samples
+    )
 
 
 def _mask(sample: dict[str, Any], index: int) -> torch.Tensor:
@@ -256,7 +278,9 @@ def rank_item_counts(urls, config: ModelConfig, world: int = 1, split: str = "tr
     process's shards, from the JSON only (a rank's shard set is fixed over epochs)."""
     return [
         count_conversations(
-            open_training_samples(urls, config, 0, 0, rank, world, split), config.train.rois_per_conversation
+            open_training_samples(urls, config, 0, 0, rank, world, split),
+            config.train.rois_per_conversation,
+            config.train.rois_per_image,
         )
         for rank in range(world)
     ]

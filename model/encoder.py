@@ -22,7 +22,8 @@ from model.config import EncoderConfig
 
 
 class FrozenEncoder(nn.Module):
-    """ConvNeXt returning the feature maps of its four stages; never trained (paper §5, both stages).
+    """ConvNeXt returning the feature maps of its four stages; never trained (paper §5, both stages)
+    unless `encoder.trainable` (a tiny config's random encoder learns with the rest).
 
     Attributes:
         channels: channels of the four levels, e.g. (192, 384, 768, 1536) for ConvNeXt-Large.
@@ -37,21 +38,22 @@ class FrozenEncoder(nn.Module):
         self.strides = tuple(info["reduction"] for info in stages)
         self.register_buffer("mean", torch.tensor(config.mean).view(1, 3, 1, 1), persistent=False)
         self.register_buffer("std", torch.tensor(config.std).view(1, 3, 1, 1), persistent=False)
-        self.requires_grad_(False)
+        self.trainable = config.trainable
+        self.requires_grad_(self.trainable)
         self.eval()
 
     def train(self, mode: bool = True) -> FrozenEncoder:
         # Frozen: stays in eval mode whatever the parent module asks.
-        return super().train(False)
+        return super().train(mode and self.trainable)
 
     def normalize(self, images: torch.Tensor) -> torch.Tensor:
         """0..1 pixels -> the encoder's normalised input (also used for the local view's crops)."""
         return (images - self.mean.to(images.dtype)) / self.std.to(images.dtype)
 
-    @torch.no_grad()
     def forward(self, images: torch.Tensor) -> list[torch.Tensor]:
         """Args: images float (B, 3, S, S) in 0..1. Returns four maps (B, C_j, S/stride_j, S/stride_j)."""
-        return self.backbone.forward_intermediates(self.normalize(images), intermediates_only=True)
+        with torch.set_grad_enabled(self.trainable and torch.is_grad_enabled()):
+            return self.backbone.forward_intermediates(self.normalize(images), intermediates_only=True)
 
     def trunk_state_dict(self) -> dict[str, torch.Tensor]:
         """The weights in the OpenCLIP layout (`visual.trunk.<timm name>`) that the loader reads back."""

@@ -46,7 +46,7 @@ def export_run(run: Path, out: Path) -> list[str]:
     written = ["adapter_model.safetensors", "adapter_config.json", NON_LORA, CONFIG]
     portable = dataclasses.replace(
         config,
-        encoder=dataclasses.replace(config.encoder, weights=None),
+        encoder=dataclasses.replace(config.encoder, weights=None, trainable=False),  # written to ENCODER_FILE
         llm=dataclasses.replace(config.llm, path=None),
         tokenizer_path=None,
     )

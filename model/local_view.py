@@ -8,6 +8,8 @@ and keeps the pixels outside the mask (no zeroing); the crop is normalised like 
 two 1x1 convolutions (3 -> 5 -> 1) each with GELU and an average pool, giving one grid x grid
 map (32 x 32 from 512 px), flattened into a single grid²-wide token; self-attention on that one
 token; a 3-layer ReLU MLP to the LLM width. (The paper describes "two CNNs, SA, one FC".)
+1x1 convolutions see each pixel's colour only; `mfe.local_kernel` 3 (the tiny config, whose
+random encoder gives the view no texture features) makes them see neighbourhoods.
 """
 
 from __future__ import annotations
@@ -54,19 +56,20 @@ class LocalView(nn.Module):
         grid: side of the map after the two convolutions and pools (32): the token is grid² wide.
         heads: heads of the self-attention on the token (8).
         out_dim: the LLM's hidden size.
+        kernel: side of both convolutions' kernels (1: the authors'; padded to keep the size).
     """
 
-    def __init__(self, size: int, grid: int, heads: int, out_dim: int):
+    def __init__(self, size: int, grid: int, heads: int, out_dim: int, kernel: int = 1):
         super().__init__()
         pool = math.isqrt(size // grid)
         if pool * pool * grid != size:
             raise ValueError(f"local_size / local_grid = {size / grid:g} must be a square (two equal pools)")
         width = grid * grid
         self.cnn = nn.Sequential(
-            nn.Conv2d(3, 5, 1),
+            nn.Conv2d(3, 5, kernel, padding=kernel // 2),
             nn.GELU(),
             nn.AvgPool2d(pool),
-            nn.Conv2d(5, 1, 1),
+            nn.Conv2d(5, 1, kernel, padding=kernel // 2),
             nn.GELU(),
             nn.AvgPool2d(pool),
         )

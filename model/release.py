@@ -249,7 +249,8 @@ def release_config(
         )
     return dataclasses.replace(
         config,
-        encoder=dataclasses.replace(config.encoder, weights=str(encoder)),
+        # a release's encoder is its file, loaded frozen (a tiny run's trained encoder was written there)
+        encoder=dataclasses.replace(config.encoder, weights=str(encoder), trainable=False),
         llm=dataclasses.replace(config.llm, path=str(base), lora=lora_config_of(folder)),
         tokenizer_path=str(base),
         prompts=prompts or config.prompts,

@@ -17,7 +17,7 @@ ranks x batch b equals one process with batch b and N-step accumulation on the s
 
 A checkpoint holds the trainable parameters (projector, MFE, LoRA, modules_to_save), optimizer,
 scheduler, every RNG state and the data position (epoch, items consumed, and the
-rois_per_conversation that gives the position its meaning). Frozen weights are not
+rois_per_conversation and rois_per_image that give the position its meaning). Frozen weights are not
 saved: they come from their files (paper) or from the seed (tiny, random weights), which is why
 the model is always built under `torch.manual_seed(seed)`.
 """
@@ -127,7 +127,11 @@ def train(
     stage = config.train.stage(options.stage)
     model, tokenizer = prepare_model(config, options)
     per_conversation = config.train.rois_per_conversation
-    items = total_items if total_items is not None else count_conversations(samples(0), per_conversation)
+    items = (
+        total_items
+        if total_items is not None
+        else count_conversations(samples(0), per_conversation, config.train.rois_per_image)
+    )
     total_steps = _total_steps(
         items, stage.batch_size * stage.grad_accum, stage.epochs, options.max_steps or stage.max_steps
     )
@@ -137,9 +141,7 @@ def train(
         optimizer, min(stage.warmup_steps, total_steps // 10 + 1), total_steps
     )
     state = (
-        _restore(out, model, optimizer, scheduler, per_conversation, rank)
-        if (out / CHECKPOINT).exists()
-        else _State()
+        _restore(out, model, optimizer, scheduler, config, rank) if (out / CHECKPOINT).exists() else _State()
     )
     if rank == 0:
         _write_run(out, config, options, tokenizer, total_steps)
@@ -284,6 +286,7 @@ def _save_checkpoint(
         "scheduler": scheduler.state_dict(),
         "state": asdict(state),
         "rois_per_conversation": config.train.rois_per_conversation,
+        "rois_per_image": config.train.rois_per_image,
         "rng": {"torch": torch.get_rng_state(), "python": random.getstate(), "numpy": np.random.get_state()},
     }
     temporary = out / (CHECKPOINT + ".tmp")
@@ -291,22 +294,23 @@ def _save_checkpoint(
     temporary.replace(out / CHECKPOINT)  # atomic: a kill mid-save leaves the previous checkpoint
 
 
-def _restore(
-    out: Path, model: Seagull, optimizer, scheduler, rois_per_conversation: int, rank: int = 0
-) -> _State:
+def _restore(out: Path, model: Seagull, optimizer, scheduler, config: ModelConfig, rank: int = 0) -> _State:
     """Load a checkpoint and drop log lines written after it (the steps a killed run will redo).
 
     Raises:
-        ValueError: the checkpoint counted its data position in conversations of another size.
+        ValueError: the checkpoint counted its data position in conversations of another size, or
+            of another number of ROIs per image.
     """
     checkpoint = torch.load(out / CHECKPOINT, map_location="cpu", weights_only=False)
-    saved = checkpoint.get("rois_per_conversation", 1)  # checkpoints before the option: one ROI each
-    if saved != rois_per_conversation:
-        raise ValueError(
-            f"{out / CHECKPOINT} was written with train.rois_per_conversation {saved}, this run has "
-            f"{rois_per_conversation}: its data position counts other items. Resume with "
-            f"rois_per_conversation: {saved} or train into a new --out folder"
-        )
+    # Checkpoints written before an option have its default (one ROI each, all ROIs of an image).
+    for option, default in (("rois_per_conversation", 1), ("rois_per_image", None)):
+        saved, now = checkpoint.get(option, default), getattr(config.train, option)
+        if saved != now:
+            raise ValueError(
+                f"{out / CHECKPOINT} was written with train.{option} {saved}, this run has {now}: "
+                f"its data position counts other items. Resume with {option}: {saved} or train into "
+                "a new --out folder"
+            )
     model.load_trainable_state(checkpoint["trainable"])
     optimizer.load_state_dict(checkpoint["optimizer"])
     scheduler.load_state_dict(checkpoint["scheduler"])

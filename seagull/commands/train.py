@@ -117,6 +117,11 @@ def command(
         click.echo(
             f"{sum(counts)} {what} of the {split} split per epoch in {shards} ({items} per process x "
             f"{world}); config {config.name}, stage {stage}, {device}"
+            + (
+                f"; at most {config.train.rois_per_image} ROIs of each image"
+                if config.train.rois_per_image
+                else ""
+            )
         )
 
     def samples(epoch: int):

@@ -35,6 +35,7 @@ def run_dir(shard_dir, tmp_path_factory):
     )
     assert result.exit_code == 0, result.output
     assert "8 labelled ROIs of the train split per epoch" in result.output  # astronaut, coffee
+    assert "at most 4 ROIs of each image" in result.output  # tiny.yaml train.rois_per_image
     return out
 
 

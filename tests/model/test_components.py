@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import pytest
 import torch
 
 from model.config import create_config, list_configs
 from model.conversation import IGNORE_INDEX, encode_conversation, encode_prompt
 from model.data import STAGE_MODES, stream_items
+from model.encoder import FrozenEncoder
 from model.local_view import LocalView, crop_roi
 from model.mfe import GlobalView, RegionLayout, mask_pool
 from model.projector import create_projector, list_projectors
@@ -185,3 +188,30 @@ def test_stream_items_stage_modes_and_skip(samples):
     assert [i["turns"] for i in fixed[0]] == [i["turns"] for i in fixed[1]] and len(fixed[0][0]["turns"]) == 9
     assert set(STAGE_MODES) == {1, 2}
     assert items[0]["image"].shape == (3, 128, 128) and items[0]["crop"].shape == (3, 128, 128)
+
+
+def test_local_kernel_3_lets_the_local_view_see_texture():
+    """mfe.local_kernel 1 (the authors') is blind to where pixels are within each pooled cell: a
+    crop and the same crop with its pixels permuted inside every 4x4 cell give the same map.
+    With 3x3 kernels the map tells them apart (noise, blur, blocking change neighbourhoods)."""
+    torch.manual_seed(0)
+    crops = torch.rand(1, 3, 32, 32)
+    cells = crops.unfold(2, 4, 4).unfold(3, 4, 4).reshape(1, 3, 8, 8, 16)  # first pool's 4x4 cells
+    permuted = cells[..., torch.randperm(16)].reshape(1, 3, 8, 8, 4, 4).permute(0, 1, 2, 4, 3, 5)
+    permuted = permuted.reshape(1, 3, 32, 32)
+    assert not torch.equal(permuted, crops)
+    for kernel, same in ((1, True), (3, False)):
+        torch.manual_seed(0)
+        local = LocalView(size=32, grid=2, heads=1, out_dim=8, kernel=kernel)
+        assert local.cnn[0].kernel_size == (kernel, kernel)
+        assert torch.allclose(local.cnn(crops), local.cnn(permuted), atol=1e-6) == same
+
+
+def test_trainable_encoder_option():
+    frozen = FrozenEncoder(create_config("tiny").encoder)
+    trainable = FrozenEncoder(dataclasses.replace(create_config("tiny").encoder, trainable=True))
+    images = torch.rand(1, 3, 64, 64)
+    assert not any(p.requires_grad for p in frozen.parameters()) and not frozen(images)[0].requires_grad
+    assert all(p.requires_grad for p in trainable.parameters()) and trainable(images)[0].requires_grad
+    with torch.no_grad():
+        assert not trainable(images)[0].requires_grad

@@ -7,8 +7,9 @@ import random
 
 import pytest
 import torch
+import yaml
 
-from model.config import create_config
+from model.config import CONFIG_DIR, create_config, parse_config
 from model.data import (
     labelled_rois,
     open_shards,
@@ -121,3 +122,21 @@ def test_stratified_order_deals_images_then_types_then_levels():
     assert len({r["ref_id"] for r in order[:3]}) == 3  # images first
     assert len({(r["ref_id"], r["dist_type"]) for r in order[:6]}) == 6  # then types
     assert order == stratified_order(rois, keys, random.Random(0))
+
+
+def test_rois_per_image_draws_a_seeded_few_rois_of_each_image_per_epoch(samples, shard_dir):
+    """train.rois_per_image k: each image gives k of its labelled ROIs to an epoch, drawn anew each
+    epoch from (seed, epoch, key), the same on a rerun; the epoch's length counts them."""
+    config = create_config("tiny")
+    config = dataclasses.replace(config, train=dataclasses.replace(config.train, rois_per_image=1))
+    epochs = [_keys(shuffled_items(samples, config, stage=1, seed=0, epoch=e)) for e in range(3)]
+    for order in epochs:
+        assert sorted(key for key, _ in order) == sorted(s["key"] for s in samples)  # one ROI per image
+    assert epochs[0] == _keys(shuffled_items(samples, config, stage=1, seed=0, epoch=0))
+    assert len({tuple(sorted(order)) for order in epochs}) > 1  # other ROIs in another epoch
+    assert rank_item_counts(shard_dir, config) == [4]  # 4 train samples x 1 of their 2 ROIs
+    assert rank_item_counts(shard_dir, create_config("tiny")) == [8]
+    raw = yaml.safe_load((CONFIG_DIR / "tiny.yaml").read_text())
+    raw["train"]["rois_per_image"] = 0
+    with pytest.raises(ValueError, match="rois_per_image must be at least 1"):
+        parse_config(raw)

@@ -64,15 +64,20 @@ def test_assessing_runs_the_encoder_once_for_its_three_questions(overfit_run, sa
 
 
 @pytest.mark.parametrize(
-    ("rois_per_conversation", "batch_size", "position"),
-    [(1, 4, 4), (2, 2, 2)],  # 4 ROIs a step either way; the position counts conversations
+    ("rois_per_conversation", "rois_per_image", "batch_size", "position"),
+    # 12 ROIs, 4 per step (the position counts conversations), or 1 of each image's 2 ROIs, 2 per
+    # step: 3 steps an epoch, 9 in all
+    [(1, None, 4, 4), (2, None, 2, 2), (1, 1, 2, 2)],
 )
 def test_killed_run_resumes_on_the_same_loss_curve(
-    samples, tmp_path, fast_config, rois_per_conversation, batch_size, position
+    samples, tmp_path, fast_config, rois_per_conversation, rois_per_image, batch_size, position
 ):
-    config = fast_config(epochs=3, batch_size=batch_size)  # 12 ROIs, 4 per step: 3 steps an epoch, 9 in all
+    config = fast_config(epochs=3, batch_size=batch_size)
     config = dataclasses.replace(
-        config, train=dataclasses.replace(config.train, rois_per_conversation=rois_per_conversation)
+        config,
+        train=dataclasses.replace(
+            config.train, rois_per_conversation=rois_per_conversation, rois_per_image=rois_per_image
+        ),
     )
     assert config.train.sample_buffer > 1 and config.train.item_buffer > 1  # shuffling on
     whole = train(config, lambda epoch: samples, tmp_path / "whole", RunOptions(progress=False))
@@ -83,11 +88,10 @@ def test_killed_run_resumes_on_the_same_loss_curve(
     assert [r["step"] for r in killed] == [1, 2, 3, 4, 5]
     checkpoint = torch.load(tmp_path / "killed" / CHECKPOINT, weights_only=False)
     assert checkpoint["state"] == {"step": 4, "epoch": 1, "position": position}
-    other = dataclasses.replace(
-        config, train=dataclasses.replace(config.train, rois_per_conversation=3 - rois_per_conversation)
-    )
-    with pytest.raises(ValueError, match="rois_per_conversation"):  # the position would mean other items
-        train(other, lambda epoch: samples, tmp_path / "killed", RunOptions(progress=False))
+    for option, value in (("rois_per_conversation", 3 - rois_per_conversation), ("rois_per_image", 2)):
+        other = dataclasses.replace(config, train=dataclasses.replace(config.train, **{option: value}))
+        with pytest.raises(ValueError, match=option):  # the position would mean other items
+            train(other, lambda epoch: samples, tmp_path / "killed", RunOptions(progress=False))
     resumed = train(config, lambda epoch: samples, tmp_path / "killed", RunOptions(progress=False))
     assert [r["step"] for r in resumed] == [5, 6, 7, 8, 9]
     logged = read_log(tmp_path / "killed")
