@@ -213,25 +213,20 @@ def floor_comparison(result: dict[str, Any]) -> dict[str, Any]:
     Returns:
         {"quality_srocc": {"model", "baseline", "above"} | None, "type_f1": {"model", "majority", "above"} | None}.
     """
-    model_srocc, model_f1 = result["quality"]["srocc"], result["type"]["f1"]
-    baseline = result.get("baseline")
-    majority = result.get("majority")
+    baseline, majority = result.get("baseline"), result.get("majority")
     return {
-        "quality_srocc": None
-        if not baseline
-        else {
-            "model": model_srocc,
-            "baseline": baseline["quality"]["srocc"],
-            "above": bool(model_srocc > baseline["quality"]["srocc"]),
-        },
-        "type_f1": None
-        if not majority
-        else {
-            "model": model_f1,
-            "majority": majority["type"]["f1"],
-            "above": bool(model_f1 > majority["type"]["f1"]),
-        },
+        "quality_srocc": _versus(
+            result["quality"]["srocc"], baseline["quality"]["srocc"] if baseline else None, "baseline"
+        ),
+        "type_f1": _versus(result["type"]["f1"], majority["type"]["f1"] if majority else None, "majority"),
     }
+
+
+def _versus(model: float, other: float | None, name: str) -> dict[str, Any] | None:
+    """{"model", name, "above"}; None where the reference row is missing."""
+    if other is None:
+        return None
+    return {"model": model, name: other, "above": bool(model > other)}
 
 
 def _floor_lines(result: dict[str, Any]) -> list[str]:

@@ -29,7 +29,7 @@ import numpy as np
 import pandas as pd
 
 from pipeline.labels.crops import mask_box
-from pipeline.labels.fidelity import TASKS, TOLERANCE_PP, halves, largest_difference, word_shares
+from pipeline.labels.fidelity import TOLERANCE_PP, halves, largest_difference, task_shares
 from pipeline.labels.labelling import label_reference
 from pipeline.labels.metrics import LabelMetric
 from pipeline.labels.scoring import ScoreConfig, roi_quality
@@ -134,7 +134,9 @@ def report(
     # The check half's own constant equals the fitted one when the halves agree: label it once then.
     own = fitted if worst_check == worst else with_worst(metric, worst_check)
     records = _label_halves(load, fit_ids, check_ids, fitted, own)
-    shares = {half: _word_shares(rows) for half, rows in records.items()}
+    shares = {
+        half: task_shares(pd.DataFrame(rows, columns=list(WORD_COLUMNS))) for half, rows in records.items()
+    }
     transfer = largest_difference(shares["check"], shares["check_own_fit"])
     return {
         "fitted_metric": fitted_part(metric).name,
@@ -176,9 +178,3 @@ def _label_halves(
 def _words(labels: Sequence) -> list[dict]:
     """The columns word shares need, not the whole records (they add up over 8 references x 3)."""
     return [{column: getattr(label, column) for column in WORD_COLUMNS} for label in labels]
-
-
-def _word_shares(rows: list[dict]) -> dict:
-    """Word shares (percent) of quality, importance and severity over these labels."""
-    shares = word_shares(pd.DataFrame(rows, columns=list(WORD_COLUMNS)))
-    return {task: shares[task] for task in TASKS}

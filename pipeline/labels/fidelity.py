@@ -53,6 +53,12 @@ def halves(ref_ids: Sequence[str]) -> tuple[list[str], list[str]]:
     return ordered[0::2], ordered[1::2]
 
 
+def task_shares(frame: pd.DataFrame) -> dict[str, dict[str, float]]:
+    """Word shares (percent) of the TASKS only: what the halves of a calibration are compared on."""
+    shares = word_shares(frame)
+    return {task: shares[task] for task in TASKS}
+
+
 def largest_difference(a: dict[str, dict[str, float]], b: dict[str, dict[str, float]]) -> float:
     """The largest difference in points of a quality, importance or severity word share of a and b."""
     return round(max(abs(a[task][word] - b[task][word]) for task in TASKS for word in a[task]), 2)
@@ -70,11 +76,7 @@ def between_halves(frame: pd.DataFrame) -> dict[str, Any]:
         return {"references": len(ref_ids)}
     fit_ids, check_ids = halves(ref_ids)
     shares = {
-        half: {
-            task: shares
-            for task, shares in word_shares(frame[frame["ref_id"].isin(ids)]).items()
-            if task in TASKS
-        }
+        half: task_shares(frame[frame["ref_id"].isin(ids)])
         for half, ids in (("fit", fit_ids), ("check", check_ids))
     }
     difference = largest_difference(shares["fit"], shares["check"])
