@@ -81,7 +81,7 @@ class TrainConfig:
     shard_shuffle: bool = True  # reshuffle each process's shard list every epoch (seeded)
     sample_buffer: int = 1000  # shuffle buffer of samples (JSON + image position: ~50 kB each)
     item_buffer: int = 1000  # shuffle buffer of (sample, ROI) items, so a batch mixes images
-    # Decoded images kept (uint8, full resolution: ~1.2 MB at 768 x 512) while the item buffer
+    # Decoded images kept (uint8, full resolution: 3 MB at 1,024 x 1,024) while the item buffer
     # interleaves the ROIs of many images; too few and most items decode their PNG again.
     image_cache: int = 64
     # ROIs of one image per training conversation (model/regions.py): the encoder runs once for

@@ -147,11 +147,11 @@ def test_image_cache_decodes_each_image_once_and_changes_no_item(shard_dir, monk
     room for all, each PNG is decoded once; with room for one, the same items come out."""
     import pipeline.shards.format as shard_format
 
-    decoded_keys = []
+    decodes = []
     decode = shard_format.decode_image
 
     def counting_decode(data):
-        decoded_keys.append(len(decoded_keys))
+        decodes.append(1)
         return decode(data)
 
     monkeypatch.setattr(shard_format, "decode_image", counting_decode)
@@ -160,8 +160,8 @@ def test_image_cache_decodes_each_image_once_and_changes_no_item(shard_dir, monk
         config = create_config("tiny")
         config = dataclasses.replace(config, train=dataclasses.replace(config.train, image_cache=cache))
         light = open_training_samples(shard_dir, config, seed=0, epoch=0, split="all")
-        decoded_keys.clear()
-        return list(shuffled_items(light, config, stage=1, seed=0, epoch=0)), len(decoded_keys)
+        decodes.clear()
+        return list(shuffled_items(light, config, stage=1, seed=0, epoch=0)), len(decodes)
 
     (cached, cached_decodes), (uncached, uncached_decodes) = items(64), items(1)
     assert len(cached) == 12 and cached_decodes == len({item["key"] for item in cached}) == 6
