@@ -81,6 +81,9 @@ class TrainConfig:
     shard_shuffle: bool = True  # reshuffle each process's shard list every epoch (seeded)
     sample_buffer: int = 1000  # shuffle buffer of samples (JSON + image position: ~50 kB each)
     item_buffer: int = 1000  # shuffle buffer of (sample, ROI) items, so a batch mixes images
+    # Decoded images kept (uint8, full resolution: 3 MB at 1,024 x 1,024) while the item buffer
+    # interleaves the ROIs of many images; too few and most items decode their PNG again.
+    image_cache: int = 64
     # ROIs of one image per training conversation (model/regions.py): the encoder runs once for
     # them and the overview's tokens enter the LLM once. batch_size counts conversations.
     rois_per_conversation: int = 1
@@ -181,6 +184,8 @@ def _validate(config: ModelConfig, source: Path | str) -> None:
         raise ValueError(
             f"{source}: train.rois_per_image must be at least 1 (or null: all), got {config.train.rois_per_image}"
         )
+    if config.train.image_cache < 1:
+        raise ValueError(f"{source}: train.image_cache must be at least 1 image, got {config.train.image_cache}")
     if config.mfe.width % config.mfe.heads:
         raise ValueError(
             f"{source}: mfe.width {config.mfe.width} must be divisible by mfe.heads {config.mfe.heads}"

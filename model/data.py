@@ -242,27 +242,34 @@ def _mask(sample: dict[str, Any], index: int) -> torch.Tensor:
 
 
 class _ImageCache:
-    """Decoded (full, resized) images of the last few samples: the item buffer interleaves the
-    ROIs of a few dozen images, so most items find their image here."""
+    """Decoded images of the last `train.image_cache` samples, uint8 (3, H, W) at full resolution
+    (a quarter of float32's memory) with their resized float overview: the item buffer interleaves
+    the ROIs of many images, and a PNG decode costs more than a training step's model work."""
 
-    def __init__(self, config: ModelConfig, size: int = 16):
-        self.config, self.size, self.images = config, size, OrderedDict()
+    def __init__(self, config: ModelConfig):
+        self.config, self.size, self.images = config, config.train.image_cache, OrderedDict()
 
     def get(self, sample: dict[str, Any]) -> tuple[torch.Tensor, torch.Tensor]:
+        """(full image float (3, H, W) in 0..1, resized (3, S, S)) of a decoded or light sample."""
         key = sample["key"]
         if key in self.images:
             self.images.move_to_end(key)
-            return self.images[key]
-        if "image" in sample:
-            image = sample["image"]
         else:
-            from pipeline.shards.format import decode_image
+            if "image" in sample:  # a decoded sample: its float image is in memory already
+                pixels = sample["image"]
+            else:
+                from pipeline.shards.format import decode_image
 
-            image = torch.from_numpy(decode_image(png_bytes(sample))).permute(2, 0, 1).float().div_(255.0)
-        self.images[key] = image, resize_image(image, self.config.image_size)
-        if len(self.images) > self.size:
-            self.images.popitem(last=False)
-        return self.images[key]
+                pixels = torch.from_numpy(decode_image(png_bytes(sample))).permute(2, 0, 1)
+            self.images[key] = pixels, resize_image(_as_float(pixels), self.config.image_size)
+            if len(self.images) > self.size:
+                self.images.popitem(last=False)
+        pixels, resized = self.images[key]
+        return _as_float(pixels), resized
+
+
+def _as_float(pixels: torch.Tensor) -> torch.Tensor:
+    return pixels.float().div_(255.0) if pixels.dtype == torch.uint8 else pixels
 
 
 def open_training_samples(

@@ -140,3 +140,33 @@ def test_rois_per_image_draws_a_seeded_few_rois_of_each_image_per_epoch(samples,
     raw["train"]["rois_per_image"] = 0
     with pytest.raises(ValueError, match="rois_per_image must be at least 1"):
         parse_config(raw)
+
+
+def test_image_cache_decodes_each_image_once_and_changes_no_item(shard_dir, monkeypatch):
+    """train.image_cache holds decoded images while the item buffer interleaves their ROIs: with
+    room for all, each PNG is decoded once; with room for one, the same items come out."""
+    import pipeline.shards.format as shard_format
+
+    decodes = []
+    decode = shard_format.decode_image
+
+    def counting_decode(data):
+        decodes.append(1)
+        return decode(data)
+
+    monkeypatch.setattr(shard_format, "decode_image", counting_decode)
+
+    def items(cache):
+        config = create_config("tiny")
+        config = dataclasses.replace(config, train=dataclasses.replace(config.train, image_cache=cache))
+        light = open_training_samples(shard_dir, config, seed=0, epoch=0, split="all")
+        decodes.clear()
+        return list(shuffled_items(light, config, stage=1, seed=0, epoch=0)), len(decodes)
+
+    (cached, cached_decodes), (uncached, uncached_decodes) = items(64), items(1)
+    assert len(cached) == 12 and cached_decodes == len({item["key"] for item in cached}) == 6
+    assert uncached_decodes > cached_decodes  # the shuffle interleaves the images' ROIs
+    assert _keys(cached) == _keys(uncached)
+    for a, b in zip(cached, uncached, strict=True):
+        for name in ("image", "mask", "crop"):
+            torch.testing.assert_close(a[name], b[name], rtol=0, atol=0)
