@@ -185,7 +185,9 @@ def _validate(config: ModelConfig, source: Path | str) -> None:
             f"{source}: train.rois_per_image must be at least 1 (or null: all), got {config.train.rois_per_image}"
         )
     if config.train.image_cache < 1:
-        raise ValueError(f"{source}: train.image_cache must be at least 1 image, got {config.train.image_cache}")
+        raise ValueError(
+            f"{source}: train.image_cache must be at least 1 image, got {config.train.image_cache}"
+        )
     if config.mfe.width % config.mfe.heads:
         raise ValueError(
             f"{source}: mfe.width {config.mfe.width} must be divisible by mfe.heads {config.mfe.heads}"
