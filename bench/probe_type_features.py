@@ -76,8 +76,9 @@ def main() -> None:
     args = parser.parse_args()
     torch.manual_seed(0)
     config = create_config("tiny")
-    training = (s for s in open_training_samples(args.shards, config, 0, 0) if s["ref_id"] != args.val_ref)
+    training = [s for s in open_training_samples(args.shards, config, 0, 0) if s["ref_id"] != args.val_ref]
     train_items = list(itertools.islice(shuffled_items(training, config, 1, 0, 0), args.items))
+    ref_of = {s["key"]: s["ref_id"] for s in training}
     rois = [r for r in labelled_rois(args.shards, config, "train") if r["ref_id"] == args.val_ref]
     if not rois:
         raise SystemExit(f"no labelled train-split ROIs of {args.val_ref!r} in {args.shards}: pick --val-ref")
@@ -93,7 +94,7 @@ def main() -> None:
         "shards": args.shards,
         "val_ref": args.val_ref,
         "train_rois": len(train_items),
-        "train_refs": sorted({i["key"].split("_")[0] for i in train_items}),
+        "train_refs": sorted({ref_of[i["key"]] for i in train_items}),
         "val_rois": len(val_items),
         "val_majority_share": round(max(val_y.count(c) for c in set(val_y)) / len(val_y), 3),
         "probes": {
