@@ -43,6 +43,9 @@ class MFEConfig:
     # Kernel of the local CNNs: 1 (1x1) as in the authors' code, which sees colour statistics
     # only; 3 lets them see texture (noise, blur, blocking) at the crop's resolution.
     local_kernel: int = 1
+    # Output channels of the two local CNNs: (5, 1) as the authors'; the token is
+    # local_channels[1] x local_grid² wide. Wider (tiny) keeps more of the crop's texture statistics.
+    local_channels: tuple[int, int] = (5, 1)
 
 
 @dataclass(frozen=True)
@@ -155,7 +158,7 @@ def parse_config(raw: dict[str, Any], source: Path | str = "<dict>") -> ModelCon
             image_size=int(raw.get("image_size", 512)),
             encoder=EncoderConfig(**encoder),
             projector=raw.get("projector", "mlp2x_gelu"),
-            mfe=MFEConfig(**raw["mfe"]),
+            mfe=_mfe_config(raw["mfe"]),
             llm=LLMConfig(**llm),
             tokenizer_path=(raw.get("tokenizer") or {}).get("path"),
             train=TrainConfig(**train),
@@ -167,6 +170,13 @@ def parse_config(raw: dict[str, Any], source: Path | str = "<dict>") -> ModelCon
         ) from error
     _validate(config, source)
     return config
+
+
+def _mfe_config(raw: dict[str, Any]) -> MFEConfig:
+    raw = dict(raw)
+    if "local_channels" in raw:
+        raw["local_channels"] = tuple(raw["local_channels"])  # YAML gives a list; the config is frozen
+    return MFEConfig(**raw)
 
 
 def _validate(config: ModelConfig, source: Path | str) -> None:
@@ -195,6 +205,16 @@ def _validate(config: ModelConfig, source: Path | str) -> None:
     if config.mfe.local_kernel < 1 or config.mfe.local_kernel % 2 == 0:
         raise ValueError(
             f"{source}: mfe.local_kernel must be odd and positive, got {config.mfe.local_kernel}"
+        )
+    channels = config.mfe.local_channels
+    if len(channels) != 2 or any(not isinstance(c, int) or c < 1 for c in channels):
+        raise ValueError(
+            f"{source}: mfe.local_channels must be two positive integers (the authors': [5, 1]), got {list(channels)}"
+        )
+    if channels[1] * config.mfe.local_grid**2 % config.mfe.heads:
+        raise ValueError(
+            f"{source}: the <local> token (mfe.local_channels[1] x mfe.local_grid² = "
+            f"{channels[1] * config.mfe.local_grid**2}) must be divisible by mfe.heads {config.mfe.heads}"
         )
     if config.mfe.local_size % config.mfe.local_grid:
         raise ValueError(f"{source}: mfe.local_size must be a multiple of mfe.local_grid")

@@ -8,8 +8,10 @@ and keeps the pixels outside the mask (no zeroing); the crop is normalised like 
 two 1x1 convolutions (3 -> 5 -> 1) each with GELU and an average pool, giving one grid x grid
 map (32 x 32 from 512 px), flattened into a single grid²-wide token; self-attention on that one
 token; a 3-layer ReLU MLP to the LLM width. (The paper describes "two CNNs, SA, one FC".)
-1x1 convolutions see each pixel's colour only; `mfe.local_kernel` 3 (the tiny config, whose
-random encoder gives the view no texture features) makes them see neighbourhoods.
+1x1 convolutions see each pixel's colour only; `mfe.local_kernel` 3 makes them see
+neighbourhoods, and `mfe.local_channels` widens the two convolutions (the authors' 5 -> 1): with
+C output channels the token is C x grid² wide. Both are departures for the tiny config, whose
+random encoder gives the model no texture features elsewhere.
 """
 
 from __future__ import annotations
@@ -57,19 +59,29 @@ class LocalView(nn.Module):
         heads: heads of the self-attention on the token (8).
         out_dim: the LLM's hidden size.
         kernel: side of both convolutions' kernels (1: the authors'; padded to keep the size).
+        channels: output channels of the first and the second convolution ((5, 1): the authors').
     """
 
-    def __init__(self, size: int, grid: int, heads: int, out_dim: int, kernel: int = 1):
+    def __init__(
+        self,
+        size: int,
+        grid: int,
+        heads: int,
+        out_dim: int,
+        kernel: int = 1,
+        channels: tuple[int, int] = (5, 1),
+    ):
         super().__init__()
         pool = math.isqrt(size // grid)
         if pool * pool * grid != size:
             raise ValueError(f"local_size / local_grid = {size / grid:g} must be a square (two equal pools)")
-        width = grid * grid
+        hidden_channels, out_channels = channels
+        width = out_channels * grid * grid
         self.cnn = nn.Sequential(
-            nn.Conv2d(3, 5, kernel, padding=kernel // 2),
+            nn.Conv2d(3, hidden_channels, kernel, padding=kernel // 2),
             nn.GELU(),
             nn.AvgPool2d(pool),
-            nn.Conv2d(5, 1, kernel, padding=kernel // 2),
+            nn.Conv2d(hidden_channels, out_channels, kernel, padding=kernel // 2),
             nn.GELU(),
             nn.AvgPool2d(pool),
         )
@@ -84,5 +96,5 @@ class LocalView(nn.Module):
         )
 
     def forward(self, crops: torch.Tensor) -> torch.Tensor:
-        token = self.cnn(crops).flatten(1)[:, None]  # (R, 1, grid²)
+        token = self.cnn(crops).flatten(1)[:, None]  # (R, 1, channels * grid²)
         return self.mlp(self.attn(token, token, token)[:, 0])

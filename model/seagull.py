@@ -43,7 +43,9 @@ class Seagull(nn.Module):
         mfe = config.mfe
         positions = tuple((config.image_size // stride) ** 2 for stride in self.encoder.strides)
         self.global_view = GlobalView(self.encoder.channels, positions, mfe.width, mfe.heads, width)
-        self.local_view = LocalView(mfe.local_size, mfe.local_grid, mfe.heads, width, mfe.local_kernel)
+        self.local_view = LocalView(
+            mfe.local_size, mfe.local_grid, mfe.heads, width, mfe.local_kernel, mfe.local_channels
+        )
         self.llm = apply_lora(llm, config.llm.lora) if lora else llm
         self.token_ids = {
             name: tokenizer.convert_tokens_to_ids(name) for name in (IMAGE_TOKEN, GLOBAL_TOKEN, LOCAL_TOKEN)

@@ -6,8 +6,9 @@ import dataclasses
 
 import pytest
 import torch
+import yaml
 
-from model.config import create_config, list_configs
+from model.config import CONFIG_DIR, create_config, list_configs, parse_config
 from model.conversation import IGNORE_INDEX, encode_conversation, encode_prompt
 from model.data import STAGE_MODES, stream_items
 from model.encoder import FrozenEncoder
@@ -215,3 +216,26 @@ def test_trainable_encoder_option():
     assert all(p.requires_grad for p in trainable.parameters()) and trainable(images)[0].requires_grad
     with torch.no_grad():
         assert not trainable(images)[0].requires_grad
+
+
+def test_local_channels_widen_the_local_token():
+    """mfe.local_channels (c1, c2): the first conv has c1 outputs, the token is c2 x grid² wide;
+    the default is the authors' (5, 1); the YAML list is read as a tuple and bad values are refused."""
+    authors = LocalView(size=32, grid=2, heads=1, out_dim=8)
+    assert (authors.cnn[0].out_channels, authors.cnn[3].out_channels) == (5, 1)
+    assert authors.mlp[0].in_features == 4
+    wide = LocalView(size=32, grid=2, heads=2, out_dim=8, kernel=3, channels=(16, 8))
+    assert (wide.cnn[0].out_channels, wide.cnn[3].out_channels) == (16, 8)
+    assert wide.mlp[0].in_features == 8 * 2 * 2
+    assert wide(torch.rand(3, 3, 32, 32)).shape == (3, 8)
+    assert create_config("paper").mfe.local_channels == (5, 1)
+    raw = yaml.safe_load((CONFIG_DIR / "tiny.yaml").read_text())
+    raw["mfe"]["local_channels"] = [16, 8]
+    assert parse_config(raw).mfe.local_channels == (16, 8)
+    for bad, message in (([16], "two positive integers"), ([16, 0], "two positive integers")):
+        raw["mfe"]["local_channels"] = bad
+        with pytest.raises(ValueError, match=message):
+            parse_config(raw)
+    raw["mfe"].update(local_channels=[16, 1], width=96, heads=3)  # a 64-wide token, 3 heads
+    with pytest.raises(ValueError, match="must be divisible by mfe.heads 3"):
+        parse_config(raw)
