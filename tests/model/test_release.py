@@ -11,11 +11,12 @@ import numpy as np
 import pytest
 import torch
 import torch.nn.functional as F
+import yaml
 from click.testing import CliRunner
 from peft import LoraConfig, get_peft_model
 from PIL import Image
 
-from model.config import create_config
+from model.config import CONFIG_DIR, create_config
 from model.encoder import FrozenEncoder
 from model.llm import LORA_TARGETS, build_llm
 from model.mfe import RegionLayout
@@ -71,11 +72,23 @@ def authors_shapes(channels, positions, width, llm, grid_tokens, mm_in, mask_sha
     return shapes
 
 
+AUTHORS_TINY = "tiny-authors.yaml"  # the release fixture's config: tiny widths, the authors' local view
+
+
+def authors_tiny(paths: ReleasePaths) -> str:
+    """The path of the release fixture's config (next to its base LLM folder)."""
+    return str(paths.base.parent / AUTHORS_TINY)
+
+
 @pytest.fixture(scope="module")
 def release(tmp_path_factory):
     """A tiny-width release folder with the authors' names, a base LLM folder and an encoder file."""
     root = tmp_path_factory.mktemp("release")
-    config = create_config("tiny")
+    # tiny.yaml widens the local view (3x3, 16 -> 8 channels); a release has the authors' (1x1, 5 -> 1).
+    raw = yaml.safe_load((CONFIG_DIR / "tiny.yaml").read_text())
+    raw["mfe"].update(local_kernel=1, local_channels=[5, 1])
+    (root / AUTHORS_TINY).write_text(yaml.safe_dump(raw))
+    config = create_config(str(root / AUTHORS_TINY))
     tokenizer = load_tokenizer(None)
     torch.manual_seed(1)
     llm = build_llm(config.llm, tokenizer)
@@ -347,7 +360,17 @@ def test_assess_answers_from_the_release_with_level_words(release, samples, tmp_
     paths, _, _ = release
     image = (samples[0]["image"].permute(1, 2, 0).numpy() * 255).astype(np.uint8)
     Image.fromarray(image).save(tmp_path / "image.png")
-    args = ["assess", str(tmp_path / "image.png"), "--config", "tiny", "--box", "10", "8", "60", "48"]
+    args = [
+        "assess",
+        str(tmp_path / "image.png"),
+        "--config",
+        authors_tiny(paths),
+        "--box",
+        "10",
+        "8",
+        "60",
+        "48",
+    ]
     runner = CliRunner()
     result = runner.invoke(
         main,
@@ -397,7 +420,7 @@ def test_export_then_load_gives_identical_logits(samples, tmp_path, fast_config)
 def test_evaluate_scores_shards_with_the_release(release, shard_dir, tmp_path):
     paths, _, _ = release
     (tmp_path / "release.yaml").write_text(
-        f"weights: {paths.weights}\nbase: {paths.base}\nencoder_weights: {paths.encoder_weights}\nconfig: tiny\n"
+        f"weights: {paths.weights}\nbase: {paths.base}\nencoder_weights: {paths.encoder_weights}\nconfig: {authors_tiny(paths)}\n"
     )
     args = ["evaluate", "--release", str(tmp_path / "release.yaml"), "--shards", str(shard_dir)]
     args += ["--out", str(tmp_path / "eval"), "--split", "all", "--limit", "2", "--baseline", "none"]
@@ -420,7 +443,7 @@ def test_demo_loads_the_release_and_asks_in_its_prompt_wording(release, samples,
         weights=str(paths.weights),
         base=str(paths.base),
         encoder_weights=str(paths.encoder_weights),
-        config_name="tiny",
+        config_name=authors_tiny(paths),
         prompts="authors",
         dtype="fp32",
     )
@@ -458,7 +481,7 @@ def test_demo_load_of_a_broken_release_names_the_tensor(release, tmp_path):
             weights=str(paths.weights),
             base=str(paths.base),
             encoder_weights=str(paths.encoder_weights),
-            config_name="tiny",
+            config_name=authors_tiny(paths),
         )
     ).start()
     assert slot.wait(120)
