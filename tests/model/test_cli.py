@@ -44,7 +44,7 @@ def test_train_writes_run_folder(run_dir):
         p.name for p in run_dir.iterdir()
     }
     log = [json.loads(line) for line in (run_dir / "log.jsonl").read_text().splitlines()]
-    # 8 train ROIs, tiny batch 8: one step an epoch; tiny.yaml's 4 epochs are cut at --max-steps 2
+    # 8 train ROIs, tiny batch 8: one step an epoch; tiny.yaml's 6 epochs are cut at --max-steps 2
     assert log[-1]["step"] == 2
 
 
