@@ -72,23 +72,22 @@ def authors_shapes(channels, positions, width, llm, grid_tokens, mm_in, mask_sha
     return shapes
 
 
-AUTHORS_TINY = "tiny-authors.yaml"  # the release fixture's config: tiny widths, the authors' local view
-
-
-def authors_tiny(paths: ReleasePaths) -> str:
-    """The path of the release fixture's config (next to its base LLM folder)."""
-    return str(paths.base.parent / AUTHORS_TINY)
+@pytest.fixture(scope="module")
+def authors_tiny(tmp_path_factory) -> str:
+    """The path of a config with tiny widths and the authors' local view: tiny.yaml widens it
+    (3x3, 16 -> 8 channels), a release has the authors' (1x1, 5 -> 1)."""
+    raw = yaml.safe_load((CONFIG_DIR / "tiny.yaml").read_text())
+    raw["mfe"].update(local_kernel=1, local_channels=[5, 1])
+    path = tmp_path_factory.mktemp("config") / "tiny-authors.yaml"
+    path.write_text(yaml.safe_dump(raw))
+    return str(path)
 
 
 @pytest.fixture(scope="module")
-def release(tmp_path_factory):
+def release(tmp_path_factory, authors_tiny):
     """A tiny-width release folder with the authors' names, a base LLM folder and an encoder file."""
     root = tmp_path_factory.mktemp("release")
-    # tiny.yaml widens the local view (3x3, 16 -> 8 channels); a release has the authors' (1x1, 5 -> 1).
-    raw = yaml.safe_load((CONFIG_DIR / "tiny.yaml").read_text())
-    raw["mfe"].update(local_kernel=1, local_channels=[5, 1])
-    (root / AUTHORS_TINY).write_text(yaml.safe_dump(raw))
-    config = create_config(str(root / AUTHORS_TINY))
+    config = create_config(authors_tiny)
     tokenizer = load_tokenizer(None)
     torch.manual_seed(1)
     llm = build_llm(config.llm, tokenizer)
@@ -356,21 +355,11 @@ def test_broken_encoder_file_fails_with_the_tensor_name(release, tmp_path, edit,
         load_release(broken, release[2], dtype=torch.float32)
 
 
-def test_assess_answers_from_the_release_with_level_words(release, samples, tmp_path):
+def test_assess_answers_from_the_release_with_level_words(release, authors_tiny, samples, tmp_path):
     paths, _, _ = release
     image = (samples[0]["image"].permute(1, 2, 0).numpy() * 255).astype(np.uint8)
     Image.fromarray(image).save(tmp_path / "image.png")
-    args = [
-        "assess",
-        str(tmp_path / "image.png"),
-        "--config",
-        authors_tiny(paths),
-        "--box",
-        "10",
-        "8",
-        "60",
-        "48",
-    ]
+    args = ["assess", str(tmp_path / "image.png"), "--config", authors_tiny, "--box", "10", "8", "60", "48"]
     runner = CliRunner()
     result = runner.invoke(
         main,
@@ -417,10 +406,10 @@ def test_export_then_load_gives_identical_logits(samples, tmp_path, fast_config)
     assert PREFIX + "model.embed_tokens.weight" in saved  # the tiny config trains embeddings in full
 
 
-def test_evaluate_scores_shards_with_the_release(release, shard_dir, tmp_path):
+def test_evaluate_scores_shards_with_the_release(release, authors_tiny, shard_dir, tmp_path):
     paths, _, _ = release
     (tmp_path / "release.yaml").write_text(
-        f"weights: {paths.weights}\nbase: {paths.base}\nencoder_weights: {paths.encoder_weights}\nconfig: {authors_tiny(paths)}\n"
+        f"weights: {paths.weights}\nbase: {paths.base}\nencoder_weights: {paths.encoder_weights}\nconfig: {authors_tiny}\n"
     )
     args = ["evaluate", "--release", str(tmp_path / "release.yaml"), "--shards", str(shard_dir)]
     args += ["--out", str(tmp_path / "eval"), "--split", "all", "--limit", "2", "--baseline", "none"]
@@ -432,7 +421,7 @@ def test_evaluate_scores_shards_with_the_release(release, shard_dir, tmp_path):
         assert json.loads(line)["prediction"]["quality_level"] in LEVEL_WORDS["quality"]
 
 
-def test_demo_loads_the_release_and_asks_in_its_prompt_wording(release, samples, monkeypatch):
+def test_demo_loads_the_release_and_asks_in_its_prompt_wording(release, authors_tiny, samples, monkeypatch):
     from model import scoring
     from model.prompts import prompt_style
     from seagull.demo.assessor import assess_roi, load_model
@@ -443,7 +432,7 @@ def test_demo_loads_the_release_and_asks_in_its_prompt_wording(release, samples,
         weights=str(paths.weights),
         base=str(paths.base),
         encoder_weights=str(paths.encoder_weights),
-        config_name=authors_tiny(paths),
+        config_name=authors_tiny,
         prompts="authors",
         dtype="fp32",
     )
@@ -470,7 +459,7 @@ def test_demo_loads_the_release_and_asks_in_its_prompt_wording(release, samples,
     assert authors["distortion"] in questions  # the distortion bar charts too
 
 
-def test_demo_load_of_a_broken_release_names_the_tensor(release, tmp_path):
+def test_demo_load_of_a_broken_release_names_the_tensor(release, authors_tiny, tmp_path):
     from seagull.demo.assessor import ModelSlot, load_model
     from seagull.demo.session import DemoError
 
@@ -481,7 +470,7 @@ def test_demo_load_of_a_broken_release_names_the_tensor(release, tmp_path):
             weights=str(paths.weights),
             base=str(paths.base),
             encoder_weights=str(paths.encoder_weights),
-            config_name=authors_tiny(paths),
+            config_name=authors_tiny,
         )
     ).start()
     assert slot.wait(120)
