@@ -95,6 +95,9 @@ class TrainConfig:
     # images into the same number of steps (model/data.py).
     rois_per_image: int | None = None
     test_fraction: float = 0.2  # share of reference images held out (pipeline/split.py)
+    # Stage 1's chance, per task, of an AIR (full answer) rather than a JIR (yes/no) question;
+    # None: pipeline/templates/instructions.yaml's stage1.p_air (0.5).
+    p_air: float | None = None
     checkpoint_every: int = 500  # optimizer steps between checkpoints
     log_every: int = 10  # optimizer steps between JSONL log lines
 
@@ -186,6 +189,8 @@ def _validate(config: ModelConfig, source: Path | str) -> None:
         )
     if not 0.0 <= config.train.test_fraction <= 1.0:
         raise ValueError(f"{source}: train.test_fraction must be in [0, 1], got {config.train.test_fraction}")
+    if config.train.p_air is not None and not 0.0 <= config.train.p_air <= 1.0:
+        raise ValueError(f"{source}: train.p_air must be in [0, 1] (or null), got {config.train.p_air}")
     if config.train.rois_per_conversation < 1:
         raise ValueError(
             f"{source}: train.rois_per_conversation must be at least 1, got {config.train.rois_per_conversation}"

@@ -57,11 +57,13 @@ def resize_mask(mask: torch.Tensor, size: int) -> torch.Tensor:
 
 
 def conversation_turns(
-    roi: dict[str, Any], dist_type: str, stage: int, rng: random.Random
+    roi: dict[str, Any], dist_type: str, stage: int, rng: random.Random, p_air: float | None = None
 ) -> list[tuple[str, str]]:
-    """The (question, answer) turns of one labelled ROI (pipeline.instructions)."""
+    """The (question, answer) turns of one labelled ROI (pipeline.instructions; `p_air`: stage 1's
+    AIR chance, None for the templates')."""
     label = {**roi, "dist_type": dist_type}
-    return [(i["question"], i["answer"]) for i in make_instructions(label, mode=STAGE_MODES[stage], rng=rng)]
+    instructions = make_instructions(label, mode=STAGE_MODES[stage], rng=rng, p_air=p_air)
+    return [(i["question"], i["answer"]) for i in instructions]
 
 
 def sample_items(
@@ -78,11 +80,17 @@ def sample_items(
         if "quality_level" not in roi:
             continue
         item = region_item(sample["image"], mask, config, resized=image)
-        yield _with_conversation(item, sample, roi, stage, seed, epoch)
+        yield _with_conversation(item, sample, roi, stage, seed, epoch, config.train.p_air)
 
 
 def _with_conversation(
-    item: dict[str, Any], sample: dict[str, Any], roi: dict[str, Any], stage: int, seed: int, epoch: int
+    item: dict[str, Any],
+    sample: dict[str, Any],
+    roi: dict[str, Any],
+    stage: int,
+    seed: int,
+    epoch: int,
+    p_air: float | None,
 ) -> dict[str, Any]:
     """`item` with its key, ROI and turns; stage 1's draw is seeded by (seed, epoch, key, ROI), so the
     same ROI gets the same instructions in `sample_items` and `epoch_items`."""
@@ -91,7 +99,7 @@ def _with_conversation(
         key=sample["key"],
         roi_id=roi["roi_id"],
         roi=roi,
-        turns=conversation_turns(roi, sample["dist_type"], stage, rng),
+        turns=conversation_turns(roi, sample["dist_type"], stage, rng, p_air),
     )
     return item
 
@@ -173,6 +181,7 @@ def shuffled_items(
                 stage,
                 seed,
                 epoch,
+                train.p_air,
             )
             for index in indices
         ]

@@ -82,7 +82,7 @@ def load_templates(path: Path = TEMPLATES_PATH) -> Templates:
 
 
 def make_instructions(
-    label: dict[str, Any], mode: str = "stage1", rng: random.Random | None = None
+    label: dict[str, Any], mode: str = "stage1", rng: random.Random | None = None, p_air: float | None = None
 ) -> list[dict[str, str]]:
     """Instruction-responses for one ROI label.
 
@@ -95,6 +95,8 @@ def make_instructions(
         mode: "stage1": per task one AIR or one JIR (yes or no with equal chance), drawn with `rng`;
             "stage2": the fixed set, 3 AIR then per task one "Yes" JIR and one "No" JIR.
         rng: the random source of stage 1 (a new unseeded one if None); unused in stage 2.
+        p_air: stage 1's chance of an AIR rather than a JIR for each task; None: the templates'
+            `stage1.p_air`. A model config may set its own (model/config.py, `train.p_air`).
 
     Returns:
         dicts {"kind": "AIR"|"JIR", "task": "quality"|"importance"|"distortion", "question", "answer"};
@@ -110,9 +112,12 @@ def make_instructions(
     if mode != "stage1":
         raise ValueError(f"mode must be one of {MODES}, got {mode!r}")
     rng = rng if rng is not None else random.Random()
+    p_air = templates.p_air if p_air is None else p_air
+    if not 0.0 <= p_air <= 1.0:
+        raise ValueError(f"p_air must be in [0, 1], got {p_air}")
     drawn = []
     for task in TASKS:
-        if rng.random() < templates.p_air:
+        if rng.random() < p_air:
             drawn.append(_air(templates, label, task))
         else:
             drawn.append(_jir(templates, label, task, rng.random() < 0.5, rng))

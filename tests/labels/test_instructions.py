@@ -92,6 +92,20 @@ def test_stage1_is_seeded_and_samples_each_task_once():
     assert len({str(draw) for draw in draws}) > 20
 
 
+def test_p_air_overrides_the_templates_chance_of_an_air():
+    """p_air 1: every stage-1 question asks for the full answer; 0: every one is a yes/no JIR."""
+    label = _label()
+    for p_air, kind in ((1.0, "AIR"), (0.0, "JIR")):
+        draws = [make_instructions(label, "stage1", random.Random(seed), p_air) for seed in range(50)]
+        assert {item["kind"] for draw in draws for item in draw} == {kind}
+        assert all(sorted(item["task"] for item in draw) == sorted(TASKS) for draw in draws)
+    assert make_instructions(label, "stage1", random.Random(3), None) == make_instructions(
+        label, "stage1", random.Random(3)
+    )
+    with pytest.raises(ValueError, match="p_air must be in"):
+        make_instructions(label, "stage1", random.Random(0), 1.5)
+
+
 def test_all_template_texts_cover_every_generated_text():
     vocabulary = set(all_template_texts())
     rng = random.Random(1)

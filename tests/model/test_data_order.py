@@ -142,6 +142,24 @@ def test_rois_per_image_draws_a_seeded_few_rois_of_each_image_per_epoch(samples,
         parse_config(raw)
 
 
+def test_train_p_air_sets_the_share_of_full_answers_in_training_conversations(samples):
+    """train.p_air 1: every stage-1 turn is an AIR (no yes/no answer); the config's null keeps the
+    templates' 0.5, so both kinds appear; an out-of-range value is refused by name."""
+    config = create_config("tiny")
+    answers = {}
+    for p_air in (1.0, None):
+        chosen = dataclasses.replace(config, train=dataclasses.replace(config.train, p_air=p_air))
+        items = list(shuffled_items(samples, chosen, stage=1, seed=0, epoch=0))
+        answers[p_air] = {answer for item in items for _, answer in item["turns"]}
+        assert all(len(item["turns"]) == 3 for item in items)
+    assert not answers[1.0] & {"Yes", "No"}
+    assert answers[None] & {"Yes", "No"}
+    raw = yaml.safe_load((CONFIG_DIR / "tiny.yaml").read_text())
+    raw["train"]["p_air"] = 2
+    with pytest.raises(ValueError, match="train.p_air must be in"):
+        parse_config(raw)
+
+
 def test_image_cache_decodes_each_image_once_and_changes_no_item(shard_dir, monkeypatch):
     """train.image_cache holds decoded images while the item buffer interleaves their ROIs: with
     room for all, each PNG is decoded once; with room for one, the same items come out."""
