@@ -42,10 +42,8 @@ def candidate_config(overrides: list[str], steps: int, out: Path):
         *parents, last = key.split(".")
         node = raw
         for parent in parents:
-            node = node[parent]
-        if last not in node:
-            raise SystemExit(f"--set {override}: tiny.yaml has no {key!r}")
-        node[last] = yaml.safe_load(value)
+            node = node.setdefault(parent, {})
+        node[last] = yaml.safe_load(value)  # an unknown key is refused by name when the config loads
     stage1 = raw["train"]["stage1"]
     stage1["max_steps"] = steps
     stage1["epochs"] = steps  # every epoch has at least one step: max_steps decides the length
