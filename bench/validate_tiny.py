@@ -27,13 +27,13 @@ from pathlib import Path
 
 import yaml
 
-from model.config import CONFIG_DIR, create_config
+from model.config import CONFIG_DIR, ModelConfig, create_config
 from model.data import labelled_rois, open_shards, open_training_samples
 from model.evaluate import collect_records, score_metrics, stratified_selection
 from model.train import RunOptions, load_trained, train
 
 
-def candidate_config(overrides: list[str], steps: int, out: Path):
+def candidate_config(overrides: list[str], steps: int, out: Path) -> ModelConfig:
     """tiny.yaml with dotted `key=value` overrides (values parsed as YAML) and `steps` optimizer
     steps (epochs raised to cover them), written to OUT and loaded from there."""
     raw = yaml.safe_load((CONFIG_DIR / "tiny.yaml").read_text())
@@ -52,7 +52,8 @@ def candidate_config(overrides: list[str], steps: int, out: Path):
     return create_config(str(path))
 
 
-def score(model, tokenizer, shards: str, config, rois: list[dict], count: int) -> dict:
+def score(model, tokenizer, shards: str, config: ModelConfig, rois: list[dict], count: int) -> dict:
+    """Metrics and answer counts of `count` ROIs drawn from `rois` as `evaluate --limit` draws."""
     records = collect_records(
         model, tokenizer, open_shards(shards, config, "train", stratified_selection(rois, count)), config
     )
