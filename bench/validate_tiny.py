@@ -27,15 +27,15 @@ from pathlib import Path
 
 import yaml
 
-from model.config import CONFIG_DIR, ModelConfig, create_config
+from model.config import CONFIG_DIR, ModelConfig, parse_config
 from model.data import labelled_rois, open_shards, open_training_samples
 from model.evaluate import collect_records, score_metrics, stratified_selection
 from model.train import RunOptions, load_trained, train
 
 
-def candidate_config(overrides: list[str], steps: int, out: Path) -> ModelConfig:
+def candidate_config(overrides: list[str], steps: int) -> ModelConfig:
     """tiny.yaml with dotted `key=value` overrides (values parsed as YAML) and `steps` optimizer
-    steps (epochs raised to cover them), written to OUT and loaded from there."""
+    steps (epochs raised to cover them); the run's run.json records the result."""
     raw = yaml.safe_load((CONFIG_DIR / "tiny.yaml").read_text())
     for override in overrides:
         key, _, value = override.partition("=")
@@ -47,9 +47,7 @@ def candidate_config(overrides: list[str], steps: int, out: Path) -> ModelConfig
     stage1 = raw["train"]["stage1"]
     stage1["max_steps"] = steps
     stage1["epochs"] = steps  # every epoch has at least one step: max_steps decides the length
-    path = out / "config.yaml"
-    path.write_text(yaml.safe_dump(raw))
-    return create_config(str(path))
+    return parse_config(raw, f"tiny.yaml with --set {overrides}")
 
 
 def score(model, tokenizer, shards: str, config: ModelConfig, rois: list[dict], count: int) -> dict:
@@ -82,7 +80,7 @@ def main() -> None:
     digest = hashlib.sha256(json.dumps(args.set).encode()).hexdigest()[:8]
     run = args.out / f"{args.val_ref}-{args.steps}-{digest}"
     run.mkdir(parents=True, exist_ok=True)
-    config = candidate_config(args.set, args.steps, run)
+    config = candidate_config(args.set, args.steps)
     rois = labelled_rois(args.shards, config, "train")
     if not any(r["ref_id"] == args.val_ref for r in rois):
         raise SystemExit(f"{args.val_ref!r} is not a train-split reference of {args.shards}")
