@@ -77,7 +77,32 @@ def _motorcycle() -> np.ndarray:
     return skimage.data.stereo_motorcycle()[0]
 
 
-# name -> loader of an sRGB uint8 (H, W, 3) photograph; the first n are the sample of size n.
+def _site_file(relative: str, package: str) -> Callable[[], np.ndarray]:
+    """A photograph that `package`'s pinned wheel installs at `relative` under site-packages."""
+
+    def load() -> np.ndarray:
+        import sysconfig
+
+        path = Path(sysconfig.get_paths()["purelib"]) / relative
+        if not path.is_file():
+            raise FileNotFoundError(
+                f"{path} is missing: it ships in the wheel of {package} (constraints.txt); "
+                "run `make setup` to install the pinned version, or build a smaller --sample"
+            )
+        return cv2.cvtColor(cv2.imread(str(path), cv2.IMREAD_COLOR), cv2.COLOR_BGR2RGB)
+
+    return load
+
+
+def _kodak(number: int) -> Callable[[], np.ndarray]:
+    # Kodak PhotoCD images (kodim01-24, free to use), 512 x 384, as TID2013 distributes its
+    # references; pyiqa's wheel ships five of them for its result-calibration script.
+    return _site_file(f"ResultsCalibra/ref_dir/I{number:02d}.bmp", "pyiqa")
+
+
+# name -> loader of an sRGB uint8 (H, W, 3) photograph; the first n are the sample of size n. New
+# photographs go at the end: a sample of the first n keeps its bytes (white balance drawn by index).
+# The last six (2026-12-07) give make shards more distinct scenes to learn distortion types across.
 SAMPLE_PHOTOS: dict[str, Callable[[], np.ndarray]] = {
     "astronaut": _skimage("astronaut"),
     "chelsea": _skimage("chelsea"),
@@ -87,6 +112,13 @@ SAMPLE_PHOTOS: dict[str, Callable[[], np.ndarray]] = {
     "china": _sklearn("china.jpg"),
     "flower": _sklearn("flower.jpg"),
     "retina": _skimage("retina"),
+    "kodim03": _kodak(3),
+    "kodim04": _kodak(4),
+    "kodim06": _kodak(6),
+    "kodim08": _kodak(8),
+    "kodim19": _kodak(19),
+    # public domain (US Navy); matplotlib's sample data
+    "grace_hopper": _site_file("matplotlib/mpl-data/sample_data/grace_hopper.jpg", "matplotlib"),
 }
 
 

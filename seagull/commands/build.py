@@ -12,6 +12,7 @@ import sys
 import click
 
 from pipeline.build_config import BuildConfig, unknown_registry_names
+from pipeline.sample import SAMPLE_PHOTOS
 from seagull.commands._build_options import config_options
 
 
@@ -37,7 +38,11 @@ def check_dask(dask_address: str | None) -> None:
 
 
 @click.command("build")
-@click.option("--sample", type=click.IntRange(1, 8), help="Build from N (1..8) embedded sample DNG files.")
+@click.option(
+    "--sample",
+    type=click.IntRange(1, len(SAMPLE_PHOTOS)),
+    help=f"Build from N (1..{len(SAMPLE_PHOTOS)}) embedded sample DNG files.",
+)
 @click.option("--raw-dir", type=click.Path(file_okay=False), help="Build from the RAW files in DIR.")
 @click.option(
     "--raise-csv", type=click.Path(dir_okay=False), help="Fetch the RAW files of a RAISE CSV, then build."

@@ -6,12 +6,21 @@ from pathlib import Path
 
 import click
 
+from pipeline.sample import SAMPLE_PHOTOS
+
 DEFAULT_CACHE = Path.home() / ".cache" / "seagull" / "sample"
 
 
 @click.command("sample")
 @click.argument("out", type=click.Path(file_okay=False, path_type=Path))
-@click.option("-n", "n", default=8, show_default=True, type=click.IntRange(1, 8), help="How many DNG files.")
+@click.option(
+    "-n",
+    "n",
+    default=8,
+    show_default=True,
+    type=click.IntRange(1, len(SAMPLE_PHOTOS)),
+    help=f"How many DNG files (1..{len(SAMPLE_PHOTOS)}, the photographs in order).",
+)
 @click.option("--seed", default=0, show_default=True, help="Seed of the as-shot white balance of each file.")
 @click.option(
     "--cache-dir",

@@ -46,8 +46,8 @@ def test_bad_option_is_a_usage_error_with_the_choices(no_prefect, tmp_path, args
 
 
 def test_sample_beyond_the_embedded_photos_is_a_usage_error(no_prefect, tmp_path):
-    result = CliRunner().invoke(main, ["build", "--sample", "9", "--out", str(tmp_path)])
-    assert result.exit_code == 2 and "1<=x<=8" in result.output
+    result = CliRunner().invoke(main, ["build", "--sample", "15", "--out", str(tmp_path)])
+    assert result.exit_code == 2 and "1<=x<=14" in result.output
 
 
 def test_render_refuses_sizes_that_give_black_images(tmp_path):
