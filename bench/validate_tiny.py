@@ -76,8 +76,9 @@ def main() -> None:
     parser.add_argument("--rois", type=int, default=360, help="ROIs scored for fit and for val")
     parser.add_argument("--out", type=Path, default=Path("bench/results/validate_tiny"))
     args = parser.parse_args()
-    # Named by what it trains, so a killed run resumes when the same command runs again.
-    digest = hashlib.sha256(json.dumps(args.set).encode()).hexdigest()[:8]
+    # Named by what it trains on and with, so a killed run resumes when the same command runs again
+    # and a run on other shards never does.
+    digest = hashlib.sha256(json.dumps([args.shards, args.set]).encode()).hexdigest()[:8]
     run = args.out / f"{args.val_ref}-{args.steps}-{digest}"
     run.mkdir(parents=True, exist_ok=True)
     config = candidate_config(args.set, args.steps)
