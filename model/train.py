@@ -45,6 +45,7 @@ from transformers import get_cosine_schedule_with_warmup
 from model.config import ModelConfig
 from model.data import collate, count_conversations, shuffled_items
 from model.regions import roi_count
+from model.run_settings import SettingsChanged, changed_settings, run_settings
 from model.seagull import Seagull
 
 CHECKPOINT, WEIGHTS, LOG, RUN = "checkpoint.pt", "trainable.pt", "log.jsonl", "run.json"
@@ -141,7 +142,9 @@ def train(
         optimizer, min(stage.warmup_steps, total_steps // 10 + 1), total_steps
     )
     state = (
-        _restore(out, model, optimizer, scheduler, config, rank) if (out / CHECKPOINT).exists() else _State()
+        _restore(out, model, optimizer, scheduler, config, options, rank)
+        if (out / CHECKPOINT).exists()
+        else _State()
     )
     if rank == 0:
         _write_run(out, config, options, tokenizer, total_steps)
@@ -194,14 +197,14 @@ def _run_steps(
             if rank == 0 and (state.step % config.train.log_every == 0 or state.step == total_steps):
                 records.append(_log(out, state, loss, scheduler, seen / (time.perf_counter() - started)))
             if rank == 0 and state.step % config.train.checkpoint_every == 0:
-                _save_checkpoint(out, model, optimizer, scheduler, state, config)
+                _save_checkpoint(out, model, optimizer, scheduler, state, config, options)
             if state.step >= total_steps:
                 break
         else:  # the epoch's items ran out
             state.epoch, state.position = state.epoch + 1, 0
     bar.close()
     if rank == 0:
-        _save_checkpoint(out, model, optimizer, scheduler, state, config)
+        _save_checkpoint(out, model, optimizer, scheduler, state, config, options)
         torch.save(model.trainable_state(), out / WEIGHTS)
     return records
 
@@ -278,9 +281,10 @@ def _log(out: Path, state: _State, loss: float, scheduler, samples_per_s: float)
 
 
 def _save_checkpoint(
-    out: Path, model: Seagull, optimizer, scheduler, state: _State, config: ModelConfig
+    out: Path, model: Seagull, optimizer, scheduler, state: _State, config: ModelConfig, options: RunOptions
 ) -> None:
     checkpoint = {
+        "settings": run_settings(config, options),
         "trainable": model.trainable_state(),
         "optimizer": optimizer.state_dict(),
         "scheduler": scheduler.state_dict(),
@@ -294,19 +298,33 @@ def _save_checkpoint(
     temporary.replace(out / CHECKPOINT)  # atomic: a kill mid-save leaves the previous checkpoint
 
 
-def _restore(out: Path, model: Seagull, optimizer, scheduler, config: ModelConfig, rank: int = 0) -> _State:
+def _restore(
+    out: Path, model: Seagull, optimizer, scheduler, config: ModelConfig, options: RunOptions, rank: int = 0
+) -> _State:
     """Load a checkpoint and drop log lines written after it (the steps a killed run will redo).
 
     Raises:
-        ValueError: the checkpoint counted its data position in conversations of another size, or
-            of another number of ROIs per image.
+        SettingsChanged: the checkpoint was written by a run with other settings (model/run_settings.py),
+            or (a checkpoint from before settings were recorded) counted its data position in
+            conversations of another size, or of another number of ROIs per image.
     """
     checkpoint = torch.load(out / CHECKPOINT, map_location="cpu", weights_only=False)
+    changes = (
+        changed_settings(checkpoint["settings"], run_settings(config, options))
+        if "settings" in checkpoint
+        else []
+    )
+    if changes:
+        raise SettingsChanged(
+            f"{out / CHECKPOINT} was written by a run with other settings ({'; '.join(changes)}); resuming would "
+            f"train one run's weights under another's settings. Rerun with the same settings, or train into a new "
+            f"--out folder (or delete {out})"
+        )
     # Checkpoints written before an option have its default (one ROI each, all ROIs of an image).
     for option, default in (("rois_per_conversation", 1), ("rois_per_image", None)):
         saved, now = checkpoint.get(option, default), getattr(config.train, option)
         if saved != now:
-            raise ValueError(
+            raise SettingsChanged(
                 f"{out / CHECKPOINT} was written with train.{option} {saved}, this run has {now}: "
                 f"its data position counts other items. Resume with {option}: {saved} or train into "
                 "a new --out folder"

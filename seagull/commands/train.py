@@ -88,6 +88,7 @@ def command(
 
     from model.config import create_config
     from model.data import open_training_samples, rank_item_counts
+    from model.run_settings import SettingsChanged
     from model.train import RunOptions, train
 
     config = create_config(config_name)
@@ -129,6 +130,8 @@ def command(
 
     try:
         records = train(config, samples, Path(out), options, total_items=items)
+    except SettingsChanged as error:  # a finished or killed run of other settings is in --out
+        raise click.ClickException(str(error)) from None
     finally:
         if world > 1:
             dist.destroy_process_group()

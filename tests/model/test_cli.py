@@ -48,6 +48,18 @@ def test_train_writes_run_folder(run_dir):
     assert log[-1]["step"] == 2
 
 
+def test_train_refuses_to_resume_a_run_of_other_settings(run_dir, shard_dir):
+    before = {name: (run_dir / name).read_bytes() for name in ("run.json", "trainable.pt", "checkpoint.pt")}
+    args = ["train", "--config", "tiny", "--shards", str(shard_dir / "*.tar"), "--out", str(run_dir)]
+    result = CliRunner().invoke(main, [*args, "--max-steps", "3", "--device", "cpu"])
+    assert result.exit_code == 1, result.output
+    assert "options.max_steps: 2 -> 3" in result.output and "new --out folder" in result.output
+    assert result.exception is None or isinstance(result.exception, SystemExit)  # a message, no traceback
+    assert {name: (run_dir / name).read_bytes() for name in before} == before
+    rerun = CliRunner().invoke(main, [*args, "--max-steps", "2", "--device", "cpu"])  # the same run: done
+    assert rerun.exit_code == 0, rerun.output
+
+
 def _evaluate(run_dir, shard_dir, out, *extra):
     result = CliRunner().invoke(
         main,

@@ -10,6 +10,7 @@ import pytest
 import torch
 
 from model.data import sample_items
+from model.run_settings import SettingsChanged
 from model.scoring import assess_items, level_probabilities
 from model.train import CHECKPOINT, LOG, RunOptions, load_trained, read_log, train
 
@@ -92,6 +93,16 @@ def test_killed_run_resumes_on_the_same_loss_curve(
         other = dataclasses.replace(config, train=dataclasses.replace(config.train, **{option: value}))
         with pytest.raises(ValueError, match=option):  # the position would mean other items
             train(other, lambda epoch: samples, tmp_path / "killed", RunOptions(progress=False))
+    # Any setting that changes what is computed refuses the resume, naming it; run.json is untouched.
+    run_json = (tmp_path / "killed" / "run.json").read_bytes()
+    decayed = dataclasses.replace(config, train=dataclasses.replace(config.train, weight_decay=0.5))
+    with pytest.raises(SettingsChanged, match=r"config\.train\.weight_decay: 0\.1 -> 0\.5.*new --out"):
+        train(decayed, lambda epoch: samples, tmp_path / "killed", RunOptions(progress=False))
+    with pytest.raises(SettingsChanged, match=r"options\.seed: 0 -> 1"):
+        train(config, lambda epoch: samples, tmp_path / "killed", RunOptions(seed=1, progress=False))
+    assert (tmp_path / "killed" / "run.json").read_bytes() == run_json
+    # How often a run checkpoints is free to change: the resumed run still matches the whole one.
+    config = dataclasses.replace(config, train=dataclasses.replace(config.train, checkpoint_every=3))
     resumed = train(config, lambda epoch: samples, tmp_path / "killed", RunOptions(progress=False))
     assert [r["step"] for r in resumed] == [5, 6, 7, 8, 9]
     logged = read_log(tmp_path / "killed")
