@@ -25,7 +25,13 @@ class SettingsChanged(ValueError):
 
 def run_settings(config: Any, options: Any) -> dict[str, Any]:
     """{dotted key: JSON value} of a ModelConfig and RunOptions (tuples as lists, as JSON has them)."""
-    tree = json.loads(json.dumps({"config": asdict(config), "options": asdict(options)}, default=list))
+    return flat_settings(
+        json.loads(json.dumps({"config": asdict(config), "options": asdict(options)}, default=list))
+    )
+
+
+def flat_settings(tree: dict[str, Any]) -> dict[str, Any]:
+    """{dotted key: value} of a {"config": …, "options": …} tree, as run.json stores it."""
     flat: dict[str, Any] = {}
 
     def walk(node: Any, prefix: str) -> None:
@@ -40,11 +46,10 @@ def run_settings(config: Any, options: Any) -> dict[str, Any]:
 
 
 def changed_settings(saved: dict[str, Any], now: dict[str, Any]) -> list[str]:
-    """'key: saved -> now' for every setting that differs, except FREE_ON_RESUME ones."""
-    keys = sorted((saved.keys() | now.keys()) - FREE_ON_RESUME)
-    missing = "(not set)"
-    return [
-        f"{key}: {saved.get(key, missing)} -> {now.get(key, missing)}"
-        for key in keys
-        if saved.get(key, missing) != now.get(key, missing)
-    ]
+    """'key: saved -> now' for every setting that differs, except FREE_ON_RESUME ones.
+
+    A key the saved run did not record is an option added since: its old behaviour was the
+    default, so it is not compared (a run from before `train.p_air` existed still resumes).
+    """
+    keys = sorted((saved.keys() & now.keys()) - FREE_ON_RESUME)
+    return [f"{key}: {saved[key]} -> {now[key]}" for key in keys if saved[key] != now[key]]

@@ -45,7 +45,7 @@ from transformers import get_cosine_schedule_with_warmup
 from model.config import ModelConfig
 from model.data import collate, count_conversations, shuffled_items
 from model.regions import roi_count
-from model.run_settings import SettingsChanged, changed_settings, run_settings
+from model.run_settings import SettingsChanged, changed_settings, flat_settings, run_settings
 from model.seagull import Seagull
 
 CHECKPOINT, WEIGHTS, LOG, RUN = "checkpoint.pt", "trainable.pt", "log.jsonl", "run.json"
@@ -304,16 +304,16 @@ def _restore(
     """Load a checkpoint and drop log lines written after it (the steps a killed run will redo).
 
     Raises:
-        SettingsChanged: the checkpoint was written by a run with other settings (model/run_settings.py),
-            or (a checkpoint from before settings were recorded) counted its data position in
-            conversations of another size, or of another number of ROIs per image.
+        SettingsChanged: the checkpoint was written by a run with other settings (model/run_settings.py;
+            an older checkpoint without them is compared with run.json), or counted its data
+            position in conversations of another size, or of another number of ROIs per image.
     """
     checkpoint = torch.load(out / CHECKPOINT, map_location="cpu", weights_only=False)
-    changes = (
-        changed_settings(checkpoint["settings"], run_settings(config, options))
-        if "settings" in checkpoint
-        else []
-    )
+    saved = checkpoint.get("settings")
+    if saved is None and (out / RUN).exists():  # a checkpoint from before settings were recorded
+        run = json.loads((out / RUN).read_text())
+        saved = flat_settings({"config": run["config"], "options": run["options"]})
+    changes = changed_settings(saved, run_settings(config, options)) if saved else []
     if changes:
         raise SettingsChanged(
             f"{out / CHECKPOINT} was written by a run with other settings ({'; '.join(changes)}); resuming would "

@@ -101,6 +101,12 @@ def test_killed_run_resumes_on_the_same_loss_curve(
     with pytest.raises(SettingsChanged, match=r"options\.seed: 0 -> 1"):
         train(config, lambda epoch: samples, tmp_path / "killed", RunOptions(seed=1, progress=False))
     assert (tmp_path / "killed" / "run.json").read_bytes() == run_json
+    # A checkpoint written before settings were recorded is compared with run.json instead.
+    older = torch.load(tmp_path / "killed" / CHECKPOINT, weights_only=False)
+    del older["settings"]
+    torch.save(older, tmp_path / "killed" / CHECKPOINT)
+    with pytest.raises(SettingsChanged, match=r"config\.train\.weight_decay: 0\.1 -> 0\.5"):
+        train(decayed, lambda epoch: samples, tmp_path / "killed", RunOptions(progress=False))
     # How often a run checkpoints is free to change: the resumed run still matches the whole one.
     config = dataclasses.replace(config, train=dataclasses.replace(config.train, checkpoint_every=3))
     resumed = train(config, lambda epoch: samples, tmp_path / "killed", RunOptions(progress=False))
