@@ -1,6 +1,7 @@
 """The embedded sample: Bayer-mosaic DNG files made from real photographs that ship in pip packages.
 
-Each photograph (scikit-image's and scikit-learn's bundled colour photographs) is "unprocessed" into
+Each photograph (colour photographs bundled in pinned wheels: scikit-image's, scikit-learn's, five
+Kodak images in pyiqa's, Grace Hopper in matplotlib's) is "unprocessed" into
 what a camera sensor would have recorded, after Brooks et al. (2019), "Unprocessing images for learned
 raw denoising", then written as a 16-bit DNG that rawpy/LibRaw decodes like any NEF:
 
@@ -102,7 +103,7 @@ def _kodak(number: int) -> Callable[[], np.ndarray]:
 
 # name -> loader of an sRGB uint8 (H, W, 3) photograph; the first n are the sample of size n. New
 # photographs go at the end: a sample of the first n keeps its bytes (white balance drawn by index).
-# The last six (2026-12-07) give make shards more distinct scenes to learn distortion types across.
+# The last six (2026-12-07) are more distinct scenes for `--sample 14`; make shards keeps the first 8.
 SAMPLE_PHOTOS: dict[str, Callable[[], np.ndarray]] = {
     "astronaut": _skimage("astronaut"),
     "chelsea": _skimage("chelsea"),
