@@ -23,6 +23,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from typing import Any
 
+import numpy as np
 import torch
 import torch.nn.functional as F
 from scipy import stats
@@ -30,6 +31,7 @@ from sklearn.metrics import precision_recall_fscore_support
 from sklearn.preprocessing import MultiLabelBinarizer
 from tqdm import tqdm
 
+from model.bootstrap import paired_interval
 from pipeline.levels import SEVERITY_WORDS
 from pipeline.pyiqa_metrics import create_pyiqa_metric
 from pipeline.taxonomy import CLEAN, DISTORTION_TYPES
@@ -78,6 +80,15 @@ def sample_prf(
     y_true, y_pred = _binarize(truth, predicted, classes)
     p, r, f, _ = precision_recall_fscore_support(y_true, y_pred, average="samples", zero_division=0)
     return {"precision": 100 * float(p), "recall": 100 * float(r), "f1": 100 * float(f)}
+
+
+def sample_f1s(
+    truth: Sequence[Iterable[str]], predicted: Sequence[Iterable[str]], classes: Sequence[str]
+) -> np.ndarray:
+    """Per-ROI F1 (in %) of label sets, 2|T & P| / (|T| + |P|): the terms sample_prf's F1 averages."""
+    y_true, y_pred = _binarize(truth, predicted, classes)
+    overlap, sizes = (y_true & y_pred).sum(1), y_true.sum(1) + y_pred.sum(1)
+    return 100 * np.divide(2 * overlap, sizes, out=np.zeros(len(sizes)), where=sizes > 0)
 
 
 def per_class_f1(
@@ -139,6 +150,12 @@ def score_metrics(records: list[dict[str, Any]]) -> dict[str, Any]:
         else None
     )
     result["majority"] = majority_baseline(types_true)
+    constant = [{result["majority"]["answer"]}] * len(types_true)
+    result["majority"]["difference_ci95"] = paired_interval(  # model F1 - constant answer's F1
+        lambda model, floor: float(np.mean(model - floor)),
+        sample_f1s(types_true, types_pred, TYPE_CLASSES),
+        sample_f1s(types_true, constant, TYPE_CLASSES),
+    )
     return result
 
 
@@ -197,13 +214,20 @@ def baseline_metrics(records: list[dict[str, Any]], scores: list[float]) -> dict
     """SROCC/PLCC of baseline scores against the records' quality and importance."""
     if len(scores) != len(records):
         raise ValueError(f"{len(scores)} baseline scores for {len(records)} ROIs")
-    return {
+    result: dict[str, Any] = {
         task: {
             "srocc": srocc(scores, [r["truth"][task] for r in records]),
             "plcc": plcc(scores, [r["truth"][task] for r in records]),
         }
         for task in ("quality", "importance")
     }
+    result["quality_difference_ci95"] = paired_interval(  # model's quality SROCC - the baseline's
+        lambda model, baseline, truth: srocc(model, truth) - srocc(baseline, truth),
+        [r["prediction"]["quality_score"] for r in records],
+        scores,
+        [r["truth"]["quality"] for r in records],
+    )
+    return result
 
 
 def floor_comparison(result: dict[str, Any]) -> dict[str, Any]:
@@ -211,22 +235,43 @@ def floor_comparison(result: dict[str, Any]) -> dict[str, Any]:
     its type F1 against the most-frequent-type answer's (a comparison is None where a row is missing).
 
     Returns:
-        {"quality_srocc": {"model", "baseline", "above"} | None, "type_f1": {"model", "majority", "above"} | None}.
+        {"quality_srocc": {"model", "baseline", "above", "difference_ci95"} | None,
+         "type_f1": {"model", "majority", "above", "difference_ci95"} | None}; difference_ci95 is
+        the paired-bootstrap interval of model minus floor (model/bootstrap.py), None when not known.
     """
     baseline, majority = result.get("baseline"), result.get("majority")
     return {
         "quality_srocc": _versus(
-            result["quality"]["srocc"], baseline["quality"]["srocc"] if baseline else None, "baseline"
+            result["quality"]["srocc"],
+            baseline["quality"]["srocc"] if baseline else None,
+            "baseline",
+            baseline.get("quality_difference_ci95") if baseline else None,
         ),
-        "type_f1": _versus(result["type"]["f1"], majority["type"]["f1"] if majority else None, "majority"),
+        "type_f1": _versus(
+            result["type"]["f1"],
+            majority["type"]["f1"] if majority else None,
+            "majority",
+            majority.get("difference_ci95") if majority else None,
+        ),
     }
 
 
-def _versus(model: float, other: float | None, name: str) -> dict[str, Any] | None:
-    """{"model", name, "above"}; None where the reference row is missing."""
+def _versus(
+    model: float, other: float | None, name: str, interval: list[float] | None
+) -> dict[str, Any] | None:
+    """{"model", name, "above", "difference_ci95"}; None where the reference row is missing."""
     if other is None:
         return None
-    return {"model": model, name: other, "above": bool(model > other)}
+    return {"model": model, name: other, "above": bool(model > other), "difference_ci95": interval}
+
+
+def _interval_words(interval: list[float] | None, unit: str) -> str:
+    """' Difference interval …: above / below / not significant at 95 %.' (empty without one)."""
+    if interval is None:
+        return ""
+    low, high = interval
+    verdict = "above" if low > 0 else "below" if high < 0 else "not significant"
+    return f" 95 % paired-bootstrap interval of the difference {low:+.{unit}} to {high:+.{unit}}: {verdict}."
 
 
 def _floor_lines(result: dict[str, Any]) -> list[str]:
@@ -237,12 +282,14 @@ def _floor_lines(result: dict[str, Any]) -> list[str]:
         verdict = "above" if q["above"] else "NOT above"
         lines.append(
             f"- Quality SROCC {q['model']:.4f} vs {result['baseline']['name']} on crops {q['baseline']:.4f}: {verdict}."
+            + _interval_words(q["difference_ci95"], "4f")
         )
     if floors["type_f1"]:
         t = floors["type_f1"]
         verdict = "above" if t["above"] else "NOT above"
         lines.append(
             f'- Type F1 {t["model"]:.2f} % vs always "{result["majority"]["answer"]}" {t["majority"]:.2f} %: {verdict}.'
+            + _interval_words(t["difference_ci95"], "2f")
         )
     return ["", *lines] if lines else []
 

@@ -20,6 +20,7 @@ from model.evaluate import (
     per_class_f1,
     plcc,
     roi_crop,
+    sample_f1s,
     sample_prf,
     score_metrics,
     srocc,
@@ -133,16 +134,23 @@ def test_floor_comparison_against_the_crop_baseline_and_the_constant_answer():
         "model": pytest.approx(1.0),
         "baseline": pytest.approx(-0.4),
         "above": True,
+        "difference_ci95": result["baseline"]["quality_difference_ci95"],
     }
     # Every answer right: F1 100 % against always "none" (2 of 4): 50 %.
     assert floors["type_f1"] == {
         "model": pytest.approx(100.0),
         "majority": pytest.approx(50.0),
         "above": True,
+        "difference_ci95": result["majority"]["difference_ci95"],
     }
+    # Per ROI the model is 0 or 100 points above the constant answer: 4 ROIs cannot show which.
+    low, high = floors["type_f1"]["difference_ci95"]
+    assert 0 <= low < 50 < high <= 100
+    assert floors["quality_srocc"]["difference_ci95"] is None  # some resamples of 4 ROIs are constant
     table = markdown_table(result)
     assert "- Quality SROCC 1.0000 vs piqe on crops -0.4000: above." in table
     assert '- Type F1 100.00 % vs always "none" 50.00 %: above.' in table
+    assert f"interval of the difference {low:+.2f} to {high:+.2f}: not significant." in table
     del result["baseline"]
     assert floor_comparison(result)["quality_srocc"] is None  # --baseline none: no comparison
 
@@ -240,3 +248,42 @@ def test_roi_crop_is_the_bounding_box_at_least_min_side():
     small = torch.zeros(100, 120, dtype=torch.bool)
     small[5:21, 5:37] = True
     assert min(roi_crop(image, small).shape[-2:]) == 64
+
+
+def test_sample_f1s_are_the_terms_of_the_sample_average():
+    truth = [{"blur", "noise"}, {"none"}, {"blur"}, {"contrast"}]
+    predicted = [{"blur"}, {"none"}, set(), {"blur", "contrast"}]
+    # 2*1/(2+1), 2*1/2, 0 (nothing answered), 2*1/(1+2)
+    assert sample_f1s(truth, predicted, TYPE_CLASSES) == pytest.approx([200 / 3, 100, 0, 200 / 3])
+    assert np.mean(sample_f1s(truth, predicted, TYPE_CLASSES)) == pytest.approx(
+        sample_prf(truth, predicted, TYPE_CLASSES)["f1"]
+    )
+
+
+def test_floor_intervals_separate_a_real_margin_from_noise():
+    """A model right on 30 of 40 ROIs is above the constant answer (right on 10) at 95 %; one right
+    on 11, others than the constant answer's, is above it but not significantly."""
+    types = ["none", "blur", "noise", "contrast"] * 10
+    truth_quality = np.linspace(0, 1, 40)
+    better = [
+        _record(q, t, None if t == CLEAN else "moderate", t if i < 30 else "exposure", "moderate", q)
+        for i, (q, t) in enumerate(zip(truth_quality, types, strict=True))
+    ]
+    result = score_metrics(better)
+    low, _ = result["majority"]["difference_ci95"]
+    assert result["majority"]["answer"] in ("none", "blur", "noise", "contrast") and low > 0
+    assert "%: above. 95 % paired-bootstrap interval of the difference" in markdown_table(result)
+    barely = [
+        _record(q, t, None, t if (t == "none" or i == 1) else "exposure", "moderate", q)
+        for i, (q, t) in enumerate(zip(truth_quality, types, strict=True))
+    ]
+    result = score_metrics(barely)
+    low, high = result["majority"]["difference_ci95"]
+    assert result["type"]["f1"] > result["majority"]["type"]["f1"] and low <= 0 < high
+    assert ": above. 95 % paired-bootstrap interval" in markdown_table(result)
+    assert markdown_table(result).count("not significant") == 1
+    # The quality floor: the model's scores follow the truth, the baseline's are noise.
+    noise = list(np.random.default_rng(0).random(40))
+    result["baseline"] = {"name": "piqe", **baseline_metrics(barely, noise)}
+    low, high = result["baseline"]["quality_difference_ci95"]
+    assert 0 < low < high <= 2
