@@ -34,7 +34,7 @@ setup: $(STAMP) ## Create .venv and install the pinned dependencies
 
 $(LS_STAMP):
 	$(PY) -m venv $(LS_VENV)
-	$(LS_VENV)/bin/pip install -q label-studio==1.23.2 label-studio-sdk==2.1.2
+	$(LS_VENV)/bin/pip install -q -c constraints-ls.txt label-studio==1.23.2 label-studio-sdk==2.1.2
 	touch $@
 
 label-studio: $(LS_STAMP) ## Install Label Studio 1.23.2 (+ label-studio-sdk 2.1.2) into .venv-ls
