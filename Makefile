@@ -24,7 +24,7 @@ help: ## List the targets
 $(STAMP): pyproject.toml constraints.txt requirements-demo.txt
 	$(PY) -m venv $(VENV)
 	# torch first, pinned: an unpinned torch would pull a multi-GB build from the registry.
-	$(BIN)/pip install -q torch==2.14.1 torchvision==0.29.1
+	$(BIN)/pip install -q -c constraints.txt torch==2.14.1 torchvision==0.29.1
 	$(BIN)/pip install -q -c constraints.txt -e '.[build,model,dev]'
 	# gradio without its declared pillow<13 (see requirements-demo.txt).
 	$(BIN)/pip install -q --no-deps -r requirements-demo.txt
