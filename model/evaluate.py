@@ -266,7 +266,8 @@ def _versus(
 
 
 def _interval_words(interval: list[float] | None, unit: str) -> str:
-    """' Difference interval …: above / below / not significant at 95 %.' (empty without one)."""
+    """' 95 % paired-bootstrap interval of the difference LOW to HIGH: above|below|not significant.'
+    ("" without an interval); above / below only where the interval excludes 0."""
     if interval is None:
         return ""
     low, high = interval
