@@ -66,7 +66,7 @@ def test_sample_size_out_of_range(tmp_path: Path, n: int) -> None:
         write_sample(tmp_path, n=n)
 
 
-def test_every_photograph_loads_as_an_srgb_photo_larger_than_the_scored_crops() -> None:
+def test_every_photograph_loads_as_an_srgb_photo_of_at_least_300_px() -> None:
     for name, load in SAMPLE_PHOTOS.items():
         rgb = load()
         assert rgb.dtype == np.uint8 and rgb.ndim == 3 and rgb.shape[2] == 3, name
