@@ -23,11 +23,15 @@ class SettingsChanged(ValueError):
     """A run folder's checkpoint was written by a run with other settings."""
 
 
+def settings_tree(config: Any, options: Any) -> dict[str, Any]:
+    """{"config": …, "options": …} of a ModelConfig and RunOptions as JSON values (tuples as lists):
+    what run.json stores."""
+    return json.loads(json.dumps({"config": asdict(config), "options": asdict(options)}, default=list))
+
+
 def run_settings(config: Any, options: Any) -> dict[str, Any]:
-    """{dotted key: JSON value} of a ModelConfig and RunOptions (tuples as lists, as JSON has them)."""
-    return flat_settings(
-        json.loads(json.dumps({"config": asdict(config), "options": asdict(options)}, default=list))
-    )
+    """{dotted key: JSON value} of a ModelConfig and RunOptions."""
+    return flat_settings(settings_tree(config, options))
 
 
 def flat_settings(tree: dict[str, Any]) -> dict[str, Any]:

@@ -45,7 +45,7 @@ from transformers import get_cosine_schedule_with_warmup
 from model.config import ModelConfig
 from model.data import collate, count_conversations, shuffled_items
 from model.regions import roi_count
-from model.run_settings import SettingsChanged, changed_settings, flat_settings, run_settings
+from model.run_settings import SettingsChanged, changed_settings, flat_settings, run_settings, settings_tree
 from model.seagull import Seagull
 
 CHECKPOINT, WEIGHTS, LOG, RUN = "checkpoint.pt", "trainable.pt", "log.jsonl", "run.json"
@@ -346,8 +346,8 @@ def _restore(
 
 def _write_run(out: Path, config: ModelConfig, options: RunOptions, tokenizer, total_steps: int) -> None:
     """run.json (what evaluate/assess need to rebuild the model) and the tokenizer folder."""
-    run = {"config": asdict(config), "options": asdict(options), "total_steps": total_steps}
-    (out / RUN).write_text(json.dumps(run, indent=2, default=list))
+    run = {**settings_tree(config, options), "total_steps": total_steps}
+    (out / RUN).write_text(json.dumps(run, indent=2))
     tokenizer.save_pretrained(out / "tokenizer")
 
 
