@@ -41,12 +41,12 @@ def main() -> None:
     model, tokenizer = load_trained(args.run)
     model.eval()
     config = model.config
-    split = next(
-        s
-        for s in ("train", "test")
-        if any(r["ref_id"] == args.ref for r in labelled_rois(args.shards, config, s))
+    # The reference's split (its ROIs are read from it), found by reading each split's labels once.
+    split, rois = next(
+        (split, rois)
+        for split in ("train", "test")
+        if (rois := [r for r in labelled_rois(args.shards, config, split) if r["ref_id"] == args.ref])
     )
-    rois = [r for r in labelled_rois(args.shards, config, split) if r["ref_id"] == args.ref]
     selection = stratified_selection(rois, args.rois)
     items = list(
         stream_items(open_shards(args.shards, config, split, selection), config, stage=2, seed=0, epoch=0)
